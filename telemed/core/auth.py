@@ -1,0 +1,57 @@
+"""API authentication: a signed-in browser session (with CSRF) or an OAuth2 bearer token.
+
+A client-credentials token carries no user; it acts as its API client's service user, a
+role=system account of the client's institution, so it meets the same scoping as staff.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.http import HttpRequest
+from ninja.security import APIKeyCookie, HttpBearer
+from oauth2_provider.oauth2_backends import get_oauthlib_core
+
+from telemed.accounts.models import User
+
+
+class SessionAuth(APIKeyCookie):
+    """The browser's session cookie; unsafe methods need the CSRF token as well."""
+
+    param_name = "sessionid"
+
+    def __init__(self) -> None:
+        super().__init__(csrf=True)
+
+    def authenticate(self, request: HttpRequest, key: str | None) -> Any:
+        user = getattr(request, "user", None)
+        if user is not None and user.is_authenticated and user.is_active:
+            return user
+        return None
+
+
+class BearerAuth(HttpBearer):
+    def authenticate(self, request: HttpRequest, token: str) -> Any:
+        valid, oauth_request = get_oauthlib_core().verify_request(request, scopes=[])
+        if not valid:
+            return None
+        access_token = oauth_request.access_token
+        user: User | None = access_token.user
+        if user is None:
+            client = getattr(access_token.application, "telemed_client", None)
+            user = client.service_user if client is not None else None
+        if user is None or not user.is_active:
+            return None
+        request.user = user
+        return user
+
+
+API_AUTH = [BearerAuth(), SessionAuth()]
+
+
+def bearer_user(request: HttpRequest) -> User | None:
+    """For plain Django views (FHIR, DICOMweb): the user behind a bearer token, if valid."""
+    header = request.META.get("HTTP_AUTHORIZATION", "")
+    if not header.lower().startswith("bearer "):
+        return None
+    return BearerAuth().authenticate(request, header.split(" ", 1)[1].strip())

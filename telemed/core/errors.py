@@ -1,0 +1,41 @@
+"""Typed domain errors. The API and the pages turn each into a clear 4xx answer."""
+
+from __future__ import annotations
+
+
+class DomainError(Exception):
+    """Base of every error a user can cause. ``status`` is the HTTP status it maps to."""
+
+    status = 400
+    code = "invalid"
+
+    def __init__(self, message: str, *, details: dict[str, object] | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.details = details or {}
+
+
+class NotFound(DomainError):
+    """Missing, or outside the caller's scope: the two are deliberately indistinguishable."""
+
+    status = 404
+    code = "not_found"
+
+
+class PermissionDenied(DomainError):
+    status = 403
+    code = "forbidden"
+
+
+class Conflict(DomainError):
+    status = 409
+    code = "conflict"
+
+
+class InvalidTransition(Conflict):
+    code = "invalid_transition"
+
+
+class ValidationFailed(DomainError):
+    status = 422
+    code = "validation_failed"

@@ -1,0 +1,324 @@
+"""Every write to the master patient index."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from django.db import IntegrityError, transaction
+
+from telemed.accounts.models import Role
+from telemed.audit import services as audit
+from telemed.audit.models import Action
+from telemed.core import clock
+from telemed.core.errors import Conflict, PermissionDenied, ValidationFailed
+from telemed.patients import identifiers
+from telemed.patients.models import (
+    Consent,
+    ConsentKind,
+    Patient,
+    PatientAccessGrant,
+    PatientRegistration,
+    Sex,
+)
+
+if TYPE_CHECKING:
+    from telemed.accounts.models import User
+    from telemed.directory.models import Institution
+
+REGISTERING_ROLES = frozenset(
+    {Role.REQUESTING_DOCTOR, Role.ADMINISTRATOR, Role.SYSTEM, Role.QUALITY_CONTROL}
+)
+
+
+@dataclass(frozen=True)
+class NewPatient:
+    name: str
+    sex: str
+    birth_date: dt.date
+    record_number: str
+    resident_id: str | None = None
+    name_pinyin: str = ""
+    phone: str = ""
+    address: str = ""
+    consent_telemedicine: bool | None = None
+    consent_share_external: bool | None = None
+
+
+@dataclass(frozen=True)
+class Registered:
+    patient: Patient
+    linked_existing: bool
+
+
+class PossibleDuplicate(Conflict):
+    code = "possible_duplicate"
+
+
+def _validate(data: NewPatient) -> NewPatient:
+    errors: dict[str, str] = {}
+    name = data.name.strip()
+    if not name:
+        errors["name"] = "is required"
+    if data.sex not in Sex.values:
+        errors["sex"] = f"must be one of {', '.join(Sex.values)}"
+    if data.birth_date > clock.now().date():
+        errors["birth_date"] = "is in the future"
+    if not data.record_number.strip():
+        errors["record_number"] = "is required"
+    resident_id = identifiers.normalise(data.resident_id) if data.resident_id else None
+    if resident_id:
+        problem = identifiers.problem_with(resident_id, data.birth_date)
+        if problem:
+            errors["resident_id"] = problem
+    if errors:
+        raise ValidationFailed("The patient record is not valid", details={"fields": errors})
+    return NewPatient(
+        **{
+            **data.__dict__,
+            "name": name,
+            "resident_id": resident_id,
+            "record_number": data.record_number.strip(),
+        }
+    )
+
+
+def register_patient(actor: User, data: NewPatient, *, confirm_new: bool = False) -> Registered:
+    """Register a patient at the actor's institution, finding the person in the MPI first.
+
+    - Same resident ID already in the index: the existing person is linked (a registration
+      at this institution is added), unless name or birth date disagree, which is refused.
+    - Same name, sex and birth date among patients the actor can see: refused as a possible
+      duplicate unless ``confirm_new``.
+    - Same name, sex and birth date elsewhere: created, and flagged for the MPI steward;
+      nothing about the other record is revealed to the actor.
+    """
+    institution = _registering_institution(actor)
+    data = _validate(data)
+    with transaction.atomic():
+        if data.resident_id:
+            existing = (
+                Patient.objects.unscoped("MPI matching by resident ID")
+                .select_for_update()
+                .filter(resident_id=data.resident_id)
+                .first()
+            )
+            if existing is not None:
+                if existing.name != data.name or existing.birth_date != data.birth_date:
+                    raise Conflict(
+                        "This resident ID number is registered to a different person",
+                        details={"fields": {"resident_id": "belongs to another person"}},
+                    )
+                _add_registration(actor, existing, institution, data.record_number)
+                _record_consents(actor, existing, institution, data)
+                audit.record(
+                    actor,
+                    Action.UPDATE,
+                    object_type="patient",
+                    object_id=existing.pk,
+                    patient_id=existing.pk,
+                    detail={"linked_registration": institution.code},
+                )
+                return Registered(existing, linked_existing=True)
+
+        similar = Patient.objects.unscoped("MPI duplicate detection").filter(
+            name=data.name, birth_date=data.birth_date, sex=data.sex
+        )
+        visible = list(
+            similar.filter(pk__in=Patient.objects.visible_to(actor).values("pk")).values_list(
+                "pk", flat=True
+            )
+        )
+        if visible and not confirm_new:
+            raise PossibleDuplicate(
+                "A patient with the same name, sex and date of birth exists; link to it or confirm a new record",
+                details={"candidates": visible},
+            )
+        hidden_match = similar.exclude(pk__in=visible).values_list("pk", flat=True).first()
+        patient = Patient.objects.create(
+            name=data.name,
+            name_pinyin=data.name_pinyin,
+            sex=data.sex,
+            birth_date=data.birth_date,
+            resident_id=data.resident_id,
+            phone=data.phone,
+            address=data.address,
+            possible_duplicate_of_id=hidden_match,
+        )
+        _add_registration(actor, patient, institution, data.record_number)
+        _record_consents(actor, patient, institution, data)
+        audit.record(
+            actor, Action.CREATE, object_type="patient", object_id=patient.pk, patient_id=patient.pk
+        )
+    return Registered(patient, linked_existing=False)
+
+
+def _registering_institution(actor: User) -> Institution:
+    if actor.role not in REGISTERING_ROLES or actor.institution is None:
+        audit.denied(
+            actor, Action.CREATE, object_type="patient", reason="role cannot register patients"
+        )
+        raise PermissionDenied("Your role cannot register patients")
+    return actor.institution
+
+
+def _add_registration(
+    actor: User, patient: Patient, institution: Institution, record_number: str
+) -> None:
+    if patient.registrations.filter(institution=institution).exists():
+        return
+    try:
+        with transaction.atomic():
+            PatientRegistration.objects.create(
+                patient=patient,
+                institution=institution,
+                record_number=record_number,
+                registered_by=actor,
+            )
+    except IntegrityError:
+        raise Conflict(
+            "This record number is already used at your institution",
+            details={"fields": {"record_number": "already used"}},
+        ) from None
+
+
+def _record_consents(
+    actor: User, patient: Patient, institution: Institution, data: NewPatient
+) -> None:
+    for kind, granted in (
+        (ConsentKind.TELEMEDICINE, data.consent_telemedicine),
+        (ConsentKind.SHARE_EXTERNAL, data.consent_share_external),
+    ):
+        if granted is not None:
+            Consent.objects.create(
+                patient=patient,
+                kind=kind,
+                granted=granted,
+                recorded_by=actor,
+                institution=institution,
+            )
+
+
+UPDATABLE_FIELDS = ("name", "name_pinyin", "sex", "phone", "address")
+
+
+def update_patient(actor: User, patient: Patient, changes: dict[str, str]) -> Patient:
+    """Change demographics of a patient the actor can already see (fetch it scoped first)."""
+    unknown = set(changes) - set(UPDATABLE_FIELDS)
+    if unknown:
+        raise ValidationFailed(
+            "These fields cannot be changed", details={"fields": sorted(unknown)}
+        )
+    if "sex" in changes and changes["sex"] not in Sex.values:
+        raise ValidationFailed(
+            "The patient record is not valid", details={"fields": {"sex": "unknown value"}}
+        )
+    if "name" in changes and not str(changes["name"]).strip():
+        raise ValidationFailed(
+            "The patient record is not valid", details={"fields": {"name": "is required"}}
+        )
+    if actor.role not in REGISTERING_ROLES:
+        audit.denied(
+            actor,
+            Action.UPDATE,
+            object_type="patient",
+            object_id=patient.pk,
+            reason="role cannot change patients",
+        )
+        raise PermissionDenied("Your role cannot change patient records")
+    with transaction.atomic():
+        locked = (
+            Patient.objects.unscoped("row lock on a patient already read in scope")
+            .select_for_update()
+            .get(pk=patient.pk)
+        )
+        before = {field: getattr(locked, field) for field in changes}
+        for field, value in changes.items():
+            setattr(locked, field, value.strip() if isinstance(value, str) else value)
+        locked.updated_at = clock.now()
+        locked.save(update_fields=[*changes, "updated_at"])
+        audit.record(
+            actor,
+            Action.UPDATE,
+            object_type="patient",
+            object_id=locked.pk,
+            patient_id=locked.pk,
+            detail={"changed": sorted(changes), "before": {k: str(v) for k, v in before.items()}},
+        )
+    return locked
+
+
+def record_consent(
+    actor: User, patient: Patient, kind: str, granted: bool, note: str = ""
+) -> Consent:
+    if kind not in ConsentKind.values:
+        raise ValidationFailed("Unknown consent kind", details={"fields": {"kind": kind}})
+    with transaction.atomic():
+        consent = Consent.objects.create(
+            patient=patient,
+            kind=kind,
+            granted=granted,
+            recorded_by=actor,
+            institution=actor.institution,
+            note=note[:300],
+        )
+        audit.record(
+            actor,
+            Action.UPDATE,
+            object_type="consent",
+            object_id=consent.pk,
+            patient_id=patient.pk,
+            detail={"kind": kind, "granted": granted},
+        )
+    return consent
+
+
+def grant_access(
+    granted_by: User | None,
+    patient: Patient,
+    user: User,
+    *,
+    reason: str,
+    source: str = "",
+    expires_at: dt.datetime | None = None,
+) -> PatientAccessGrant:
+    """Let ``user`` read ``patient`` (called by workflows that assign an expert)."""
+    with transaction.atomic():
+        grant = PatientAccessGrant.objects.create(
+            patient=patient,
+            user=user,
+            reason=reason,
+            source=source,
+            granted_by=granted_by,
+            expires_at=expires_at,
+        )
+        audit.record(
+            granted_by,
+            Action.UPDATE,
+            object_type="access_grant",
+            object_id=grant.pk,
+            patient_id=patient.pk,
+            detail={"grantee": user.get_username(), "source": source},
+            actor_name="system",
+        )
+    return grant
+
+
+def revoke_access(revoked_by: User | None, *, source: str) -> int:
+    """End every grant written for ``source`` (the assignment ended)."""
+    with transaction.atomic():
+        grants = PatientAccessGrant.objects.unscoped("revoking by source").filter(
+            source=source, revoked_at__isnull=True
+        )
+        count = grants.update(revoked_at=clock.now())
+        if count:
+            audit.record(
+                revoked_by,
+                Action.UPDATE,
+                object_type="access_grant",
+                object_id=source,
+                detail={"revoked": count},
+                actor_name="system",
+            )
+    return count

@@ -1,0 +1,23 @@
+from django.contrib import admin
+from django.urls import include, path
+from oauth2_provider import urls as oauth2_urls
+from oauth2_provider.views import ConnectDiscoveryInfoView, JwksInfoView
+
+from telemed.api import api
+from telemed.core.views import healthz
+
+urlpatterns = [
+    path("healthz", healthz, name="healthz"),
+    path("api/", api.urls),
+    path("o/", include(oauth2_urls, namespace="oauth2_provider")),
+    path(
+        ".well-known/openid-configuration",
+        ConnectDiscoveryInfoView.as_view(),
+        name="oidc-discovery",
+    ),
+    path(".well-known/jwks.json", JwksInfoView.as_view(), name="oidc-jwks"),
+    path("i18n/", include("django.conf.urls.i18n")),
+    path("admin/", admin.site.urls),
+    path("accounts/", include("telemed.accounts.urls")),
+    path("", include("telemed.web.urls")),
+]
