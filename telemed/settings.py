@@ -225,6 +225,7 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATIC_ROOT = VAR_DIR / "static"
+STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # WhiteNoise warns on every start without it
 # Front-end packages come from npm at setup and are served from here, never from a CDN.
 _NODE = BASE_DIR / "node_modules"
 _VENDOR = [

@@ -80,11 +80,11 @@ def second_factor(request: HttpRequest) -> HttpResponse:
     user = request.user
     if not user.is_authenticated:
         return redirect("accounts:login")
-    enrolling = services.confirmed_device(user) is None  # type: ignore[arg-type]
+    enrolling = services.confirmed_device(user) is None
     form = TokenForm(request.POST or None)
     error = ""
     if request.method == "POST" and form.is_valid():
-        device = services.verify_token(user, form.cleaned_data["token"], enrolling=enrolling)  # type: ignore[arg-type]
+        device = services.verify_token(user, form.cleaned_data["token"], enrolling=enrolling)
         if device is not None:
             otp_login(request, device)
             return redirect(request.session.pop("telemed_next", settings.LOGIN_REDIRECT_URL_PATH))
@@ -93,7 +93,7 @@ def second_factor(request: HttpRequest) -> HttpResponse:
     if enrolling:
         import segno
 
-        device = services.pending_device(user)  # type: ignore[arg-type]
+        device = services.pending_device(user)
         context["secret"] = device.config_url.split("secret=")[1].split("&")[0]
         context["qr_svg"] = segno.make(device.config_url, error="m").svg_inline(scale=4)
     return render(request, "accounts/second_factor.html", context)
@@ -102,6 +102,6 @@ def second_factor(request: HttpRequest) -> HttpResponse:
 @require_POST
 def sign_out(request: HttpRequest) -> HttpResponse:
     if request.user.is_authenticated:
-        audit.record(request.user, Action.LOGOUT, object_type="user", object_id=request.user.pk)  # type: ignore[arg-type]
+        audit.record(request.user, Action.LOGOUT, object_type="user", object_id=request.user.pk)
     logout(request)
     return redirect("accounts:login")

@@ -8,7 +8,7 @@ from pydantic import Field
 
 from telemed.audit import queries
 from telemed.audit import services as audit
-from telemed.audit.models import Action
+from telemed.audit.models import Action, AuditEvent
 from telemed.core.errors import PermissionDenied
 
 router = Router(tags=["audit"])
@@ -46,7 +46,7 @@ class EventFilter(Schema):
     response=list[EventOut],
     summary="Search the audit trail (administrators, supervisors)",
 )
-def list_events(request: HttpRequest, params: Query[EventFilter]) -> list[object]:
+def list_events(request: HttpRequest, params: Query[EventFilter]) -> list[AuditEvent]:
     user = request.auth  # type: ignore[attr-defined]
     if not queries.can_audit(user):
         audit.denied(user, Action.SEARCH, object_type="audit_event", reason="not an auditor")

@@ -6,7 +6,7 @@ audit service, so service functions do not have to thread the request through.
 
 from __future__ import annotations
 
-from contextvars import ContextVar
+from contextvars import ContextVar, Token
 from dataclasses import dataclass
 
 
@@ -24,9 +24,9 @@ def current() -> RequestMeta:
     return _current.get()
 
 
-def set_current(meta: RequestMeta):  # type: ignore[no-untyped-def]
+def set_current(meta: RequestMeta) -> Token[RequestMeta]:
     return _current.set(meta)
 
 
-def reset(token) -> None:  # type: ignore[no-untyped-def]
+def reset(token: Token[RequestMeta]) -> None:
     _current.reset(token)

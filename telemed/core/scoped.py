@@ -11,6 +11,7 @@ a silent cross-institution leak in production.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any, Self
 
 from django.conf import settings
@@ -21,7 +22,7 @@ class UnscopedRead(RuntimeError):
     pass
 
 
-class PatientDataQuerySet(models.QuerySet):  # type: ignore[type-arg]
+class PatientDataQuerySet(models.QuerySet):
     _scope_checked: bool = False
 
     def _clone(self) -> Self:
@@ -44,7 +45,7 @@ class PatientDataQuerySet(models.QuerySet):  # type: ignore[type-arg]
     def _guard(self) -> None:
         if self._scope_checked or not settings.ENFORCE_SCOPING:
             return
-        if self._hints.get("instance") is not None:
+        if self._hints.get("instance") is not None:  # type: ignore[attr-defined]
             return
         raise UnscopedRead(
             f"{self.model.__name__} read without a scope: use visible_to(user) from the app's "
@@ -54,7 +55,7 @@ class PatientDataQuerySet(models.QuerySet):  # type: ignore[type-arg]
     def _fetch_all(self) -> None:
         if self._result_cache is None:
             self._guard()
-        super()._fetch_all()  # type: ignore[misc]
+        super()._fetch_all()
 
     def count(self) -> int:
         if self._result_cache is None:
@@ -70,10 +71,10 @@ class PatientDataQuerySet(models.QuerySet):  # type: ignore[type-arg]
         self._guard()
         return super().aggregate(*args, **kwargs)
 
-    def iterator(self, chunk_size: int | None = None):  # type: ignore[no-untyped-def]
+    def iterator(self, chunk_size: int | None = None) -> Iterator[Any]:
         self._guard()
         return super().iterator(chunk_size=chunk_size)
 
-    def in_bulk(self, *args: Any, **kwargs: Any):  # type: ignore[no-untyped-def]
+    def in_bulk(self, *args: Any, **kwargs: Any) -> dict[Any, Any]:
         self._guard()
         return super().in_bulk(*args, **kwargs)

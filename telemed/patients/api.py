@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from django.http import HttpRequest
-from ninja import Query, Router, Schema
+from ninja import Query, Router, Schema, Status
 from pydantic import Field
 
 from telemed.accounts.models import User
@@ -16,7 +16,7 @@ router = Router(tags=["patients"])
 
 
 def _user(request: HttpRequest) -> User:
-    return request.auth  # type: ignore[attr-defined,no-any-return]
+    return request.auth  # type: ignore[attr-defined]
 
 
 def _refuse_forged_institution(user: User, claimed: str | None, action: str) -> None:
@@ -74,14 +74,14 @@ def list_patients(request: HttpRequest, params: Query[SearchParams]) -> dict[str
     response={201: PatientOut, 200: PatientOut},
     summary="Register a patient at your institution",
 )
-def create_patient(request: HttpRequest, body: PatientIn) -> tuple[int, dict[str, object]]:
+def create_patient(request: HttpRequest, body: PatientIn) -> Status[dict[str, object]]:
     user = _user(request)
     _refuse_forged_institution(user, body.institution, Action.CREATE)
     data = body.dict(exclude={"confirm_new", "institution"})
     result = services.register_patient(
         user, services.NewPatient(**data), confirm_new=body.confirm_new
     )
-    return (200 if result.linked_existing else 201), _out(result.patient)
+    return Status(200 if result.linked_existing else 201, _out(result.patient))
 
 
 @router.get("/{int:patient_id}", response=PatientOut, summary="One patient")
@@ -103,8 +103,8 @@ def patch_patient(request: HttpRequest, patient_id: int, body: PatientPatch) -> 
 )
 def add_consent(
     request: HttpRequest, patient_id: int, body: ConsentIn
-) -> tuple[int, dict[str, object]]:
+) -> Status[dict[str, object]]:
     user = _user(request)
     patient = queries.get_patient(user, patient_id, audit_read=False)
     services.record_consent(user, patient, body.kind, body.granted, body.note)
-    return 201, _out(patient)
+    return Status(201, _out(patient))

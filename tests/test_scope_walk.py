@@ -1,0 +1,135 @@
+"""Walks every API route as charlie (another county, another city) with the IDs of alice's
+records, and as alice herself.
+
+The routes come from the OpenAPI schema, so a new route is walked without anyone adding it
+here; a new path parameter fails the test until it is given sample values below. Scoping is
+proved three ways: (1) ENFORCE_SCOPING is on, so any read of patient data that skips the
+scoping queries raises UnscopedRead and the request errors; (2) charlie's answers never
+contain alice's patient; (3) a route addressing one of alice's records answers 404 to him.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+
+from telemed.api import api
+from telemed.testing import register
+
+# Sample values for path parameters: (alice's object, charlie's view of it must be 404?).
+PATH_VALUES = {
+    "patient_id": lambda ctx: str(ctx["patient"].pk),
+    "code": lambda ctx: "COUNTY_A",
+}
+# Path parameters that address patient data: charlie must get 404 for them.
+PATIENT_DATA_PARAMS = {"patient_id"}
+
+SCHEMA = api.get_openapi_schema()
+SAMPLES = {"string": "x", "integer": 1, "number": 1, "boolean": False, "array": [], "object": {}}
+FORMATS = {
+    "date": "1980-01-01",
+    "date-time": "2026-01-01T00:00:00Z",
+    "uuid": "00000000-0000-0000-0000-000000000000",
+}
+
+
+def _resolve(node: dict) -> dict:  # type: ignore[type-arg]
+    while "$ref" in node:
+        node = SCHEMA["components"]["schemas"][node["$ref"].rsplit("/", 1)[1]]
+    if "anyOf" in node:
+        node = next(option for option in node["anyOf"] if option.get("type") != "null")
+        return _resolve(node)
+    return node
+
+
+def _sample_body(operation: dict) -> dict | None:  # type: ignore[type-arg]
+    """A body with every required field given a well-typed value, so that the request gets
+    past validation to the scope check."""
+    content = operation.get("requestBody", {}).get("content", {}).get("application/json")
+    if content is None:
+        return None
+    schema = _resolve(content["schema"])
+    body = {}
+    for name in schema.get("required", []):
+        prop = _resolve(schema["properties"][name])
+        body[name] = FORMATS.get(
+            prop.get("format", ""), SAMPLES.get(prop.get("type", "string"), "x")
+        )
+    return body
+
+
+def _operations() -> list[tuple[str, str, list[str]]]:
+    found = []
+    for path, methods in SCHEMA["paths"].items():
+        for method in methods:
+            params = re.findall(r"{(\w+)}", path)
+            found.append((path, method, params))
+    return found
+
+
+OPERATIONS = _operations()
+
+
+def _url(path: str, ctx: dict[str, object]) -> str:
+    def fill(match: re.Match[str]) -> str:
+        name = match.group(1)
+        if name not in PATH_VALUES:
+            pytest.fail(f"path parameter {name!r} in {path} has no sample value in {__file__}")
+        return PATH_VALUES[name](ctx)
+
+    return re.sub(r"{(\w+)}", fill, path)
+
+
+def _call(client, method: str, path: str, url: str):  # type: ignore[no-untyped-def]
+    body = _sample_body(SCHEMA["paths"][path][method])
+    if body is None:
+        return getattr(client, method)(url)
+    return getattr(client, method)(url, data=json.dumps(body), content_type="application/json")
+
+
+@pytest.fixture
+def ctx(alice, charlie):  # type: ignore[no-untyped-def]
+    patient = register(alice, "张秀英", "A-0001", resident_id=None).patient
+    return {"patient": patient, "secret_markers": [patient.name, str(patient.mpi_id)]}
+
+
+def test_there_are_routes_to_walk():
+    assert len(OPERATIONS) >= 8
+    assert any("patient_id" in params for _, _, params in OPERATIONS)
+
+
+@pytest.mark.parametrize(
+    ("path", "method", "params"), OPERATIONS, ids=[f"{m.upper()} {p}" for p, m, _ in OPERATIONS]
+)
+def test_charlie_cannot_reach_alices_patients(client, charlie, ctx, path, method, params):
+    client.force_login(charlie)
+    response = _call(client, method, path, _url(path, ctx))
+    assert response.status_code < 500, response.content
+    text = response.content.decode()
+    for marker in ctx["secret_markers"]:
+        assert marker not in text, f"{method.upper()} {path} leaked alice's patient to charlie"
+    if PATIENT_DATA_PARAMS & set(params):
+        assert response.status_code == 404, (
+            f"{method.upper()} {path} answered {response.status_code}, not 404"
+        )
+
+
+@pytest.mark.parametrize(
+    ("path", "method", "params"), OPERATIONS, ids=[f"{m.upper()} {p}" for p, m, _ in OPERATIONS]
+)
+def test_alice_walks_every_route_without_unscoped_reads(client, alice, ctx, path, method, params):
+    client.force_login(alice)
+    response = _call(client, method, path, _url(path, ctx))
+    assert response.status_code < 500, response.content
+
+
+@pytest.mark.parametrize(
+    ("path", "method", "params"), OPERATIONS, ids=[f"{m.upper()} {p}" for p, m, _ in OPERATIONS]
+)
+def test_anonymous_is_refused(client, db, ctx, path, method, params):
+    response = _call(client, method, path, _url(path, ctx))
+    assert response.status_code in (401, 403, 404), (
+        f"{method.upper()} {path} answered {response.status_code}"
+    )
