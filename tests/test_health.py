@@ -17,3 +17,17 @@ def test_openapi_docs_are_served(client, db):
     assert client.get("/api/docs").status_code == 200
     schema = client.get("/api/openapi.json").json()
     assert "/api/patients/" in schema["paths"]
+
+
+def test_it_reports_an_unreachable_database(client, db, monkeypatch):
+    from django.db import connection
+    from django.db.utils import OperationalError
+
+    def broken(*args, **kwargs):  # type: ignore[no-untyped-def]
+        raise OperationalError("connection refused")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(connection, "cursor", broken)
+        response = client.get("/healthz")
+    assert response.status_code == 503
+    assert response.json()["database"] is False
