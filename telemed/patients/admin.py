@@ -45,8 +45,7 @@ class ReadOnlyInline(admin.TabularInline):
 
 class RegistrationInline(ReadOnlyInline):
     model = PatientRegistration
-    fields = ["institution", "record_number", "registered_at", "registered_by"]
-    readonly_fields = fields
+    fields = readonly_fields = ("institution", "record_number", "registered_at", "registered_by")
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[PatientRegistration]:
         return PatientRegistration.objects.visible_to(_user(request)).select_related(
@@ -58,8 +57,14 @@ class ConsentInline(ReadOnlyInline):
     """Consents are a record of decisions, never edited: a new decision is a new row."""
 
     model = Consent
-    fields = ["kind", "granted", "recorded_at", "recorded_by", "institution", "note"]
-    readonly_fields = fields
+    fields = readonly_fields = (
+        "kind",
+        "granted",
+        "recorded_at",
+        "recorded_by",
+        "institution",
+        "note",
+    )
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Consent]:
         return Consent.objects.visible_to(_user(request)).select_related(
@@ -126,7 +131,9 @@ class PatientAdmin(admin.ModelAdmin):
             return "-"
         return f"#{obj.possible_duplicate_of_id}"
 
-    def save_model(self, request: HttpRequest, obj: Patient, form: ModelForm, change: bool) -> None:  # type: ignore[type-arg]
+    def save_model(
+        self, request: HttpRequest, obj: Patient, form: ModelForm[Patient], change: bool
+    ) -> None:
         user = _user(request)
         changes = {
             field: form.cleaned_data[field]

@@ -252,8 +252,19 @@ def update_patient(actor: User, patient: Patient, changes: dict[str, str]) -> Pa
 def record_consent(
     actor: User, patient: Patient, kind: str, granted: bool, note: str = ""
 ) -> Consent:
+    """Record a consent decision: by the registering staff, or by the patient for themself."""
     if kind not in ConsentKind.values:
         raise ValidationFailed("Unknown consent kind", details={"fields": {"kind": kind}})
+    own_record = actor.role == Role.PATIENT and actor.patient_id == patient.pk
+    if actor.role not in REGISTERING_ROLES and not own_record:
+        audit.denied(
+            actor,
+            Action.UPDATE,
+            object_type="consent",
+            object_id=patient.pk,
+            reason="role cannot record consent",
+        )
+        raise PermissionDenied("Your role cannot record consent")
     with transaction.atomic():
         consent = Consent.objects.create(
             patient=patient,
