@@ -39,7 +39,7 @@ def _next_url(request: HttpRequest) -> str:
 
 @require_http_methods(["GET", "POST"])
 def sign_in(request: HttpRequest) -> HttpResponse:
-    form = SignInForm(request.POST or None)
+    form = SignInForm(request.POST if request.method == "POST" else None)
     error = ""
     status = 200
     if request.method == "POST" and form.is_valid():
@@ -81,7 +81,7 @@ def second_factor(request: HttpRequest) -> HttpResponse:
     if not user.is_authenticated:
         return redirect("accounts:login")
     enrolling = services.confirmed_device(user) is None
-    form = TokenForm(request.POST or None)
+    form = TokenForm(request.POST if request.method == "POST" else None)
     error = ""
     if request.method == "POST" and form.is_valid():
         device = services.verify_token(user, form.cleaned_data["token"], enrolling=enrolling)

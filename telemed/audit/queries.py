@@ -10,7 +10,8 @@ from django.db.models import QuerySet
 
 from telemed.accounts.models import Role
 from telemed.accounts.scoping import scope_for
-from telemed.audit.models import AuditEvent
+from telemed.audit import services as audit
+from telemed.audit.models import Action, AuditEvent
 from telemed.directory.models import Institution
 
 if TYPE_CHECKING:
@@ -44,7 +45,24 @@ def search_events(
     since: dt.datetime | None = None,
     until: dt.datetime | None = None,
 ) -> QuerySet[AuditEvent]:
+    """The user's view of the trail, filtered. Looking at the trail is itself recorded."""
     events = visible_events(user)
+    if can_audit(user):
+        filters = {
+            "actor": actor,
+            "action": action,
+            "outcome": outcome,
+            "patient_id": patient_id,
+            "institution": institution,
+            "since": since,
+            "until": until,
+        }
+        audit.record(
+            user,
+            Action.SEARCH,
+            object_type="audit_event",
+            detail={k: str(v) for k, v in filters.items() if v not in ("", None)},
+        )
     if actor:
         events = events.filter(actor=actor)
     if action:

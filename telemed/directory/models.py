@@ -3,6 +3,8 @@ rooms and expert resource pools. Directory data is not patient data and is not s
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
@@ -31,7 +33,7 @@ class Region(BilingualName):
         verbose_name = _("region")
         verbose_name_plural = _("regions")
 
-    def save(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+    def save(self, *args: Any, **kwargs: Any) -> None:
         prefix = self.parent.path if self.parent_id and self.parent else "/"
         self.path = f"{prefix}{self.code}/"
         super().save(*args, **kwargs)
