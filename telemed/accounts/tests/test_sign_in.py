@@ -82,3 +82,11 @@ def test_second_factor_roles(network, settings, role, needs):
     assert services.second_factor_required(user) is needs
     settings.REQUIRE_SECOND_FACTOR = False
     assert services.second_factor_required(user) is False
+
+
+def test_full_name_order(network):
+    chinese = make_user(
+        "li", Role.REQUESTING_DOCTOR, network.county_a, last_name="李", first_name="县医"
+    )
+    western = make_user("jo", Role.EXPERT, network.province, first_name="Jo", last_name="Smith")
+    assert (chinese.get_full_name(), western.get_full_name()) == ("李县医", "Jo Smith")
