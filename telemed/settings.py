@@ -185,6 +185,7 @@ def _local_rsa_key() -> str:
 OIDC_RSA_PRIVATE_KEY = env_secret("OIDC_RSA_PRIVATE_KEY") or _local_rsa_key()
 OAUTH2_PROVIDER = {
     "OIDC_ENABLED": True,
+    "OAUTH2_VALIDATOR_CLASS": "telemed.accounts.oidc.TelemedOIDCValidator",
     "OIDC_RSA_PRIVATE_KEY": OIDC_RSA_PRIVATE_KEY,
     "OIDC_ISS_ENDPOINT": env_str("OIDC_ISSUER", ""),
     "PKCE_REQUIRED": True,
