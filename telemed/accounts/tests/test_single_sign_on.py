@@ -36,7 +36,7 @@ def _subsystem() -> Application:
     )
 
 
-def _authorize(client, app: Application, challenge: str):  # type: ignore[no-untyped-def]
+def _authorize(client, app: Application, challenge: str):
     return client.get(
         "/o/authorize/",
         {
