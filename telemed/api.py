@@ -69,6 +69,7 @@ def on_http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
 def _mount() -> None:
     from telemed.accounts.api import router as accounts_router
     from telemed.audit.api import router as audit_router
+    from telemed.consultations.api import router as consultations_router
     from telemed.directory.api import router as directory_router
     from telemed.patients.api import router as patients_router
 
@@ -76,6 +77,7 @@ def _mount() -> None:
     api.add_router("/directory", directory_router)
     api.add_router("/patients", patients_router)
     api.add_router("/audit", audit_router)
+    api.add_router("/consultations", consultations_router)
 
 
 _mount()

@@ -59,6 +59,8 @@ INSTALLED_APPS = [
     "telemed.patients",
     "telemed.audit",
     "telemed.storage",
+    "telemed.notifications",
+    "telemed.consultations",
     "telemed.web",
     "telemed.demo",
 ]
@@ -115,6 +117,9 @@ if _db["ENGINE"] == "django.db.backends.sqlite3":
         "timeout": 20,
         "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
     }
+    # Tests run on a file, not the shared in-memory database, so that concurrent writers meet
+    # SQLite's real locking (the concurrency tests depend on it).
+    _db["TEST"] = {"NAME": str(VAR_DIR / "test-telemed.sqlite3")}
 DATABASES = {"default": _db}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
@@ -259,3 +264,10 @@ OAUTH2_PROVIDER_ACCESS_TOKEN_MODEL = "oauth2_provider.AccessToken"
 OAUTH2_PROVIDER_REFRESH_TOKEN_MODEL = "oauth2_provider.RefreshToken"
 OAUTH2_PROVIDER_ID_TOKEN_MODEL = "oauth2_provider.IDToken"
 OAUTH2_PROVIDER_GRANT_MODEL = "oauth2_provider.Grant"
+
+# Consultation turnaround targets (minutes from submission to an expert's first response).
+TURNAROUND_MINUTES = {
+    "emergency": env_int("TURNAROUND_EMERGENCY_MINUTES", 30, minimum=1),
+    "urgent": env_int("TURNAROUND_URGENT_MINUTES", 24 * 60, minimum=1),
+    "routine": env_int("TURNAROUND_ROUTINE_MINUTES", 72 * 60, minimum=1),
+}

@@ -139,3 +139,18 @@ def register(
             consent_telemedicine=True,
         ),
     )
+
+
+def sign_in(client, user: User) -> None:
+    """Sign ``user`` in on a test client as a person who also gave their TOTP code."""
+    from django_otp import DEVICE_ID_SESSION_KEY
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    client.force_login(user)
+    if user.needs_second_factor:
+        device = TOTPDevice.objects.filter(
+            user=user, confirmed=True
+        ).first() or TOTPDevice.objects.create(user=user, name="test", confirmed=True)
+        session = client.session
+        session[DEVICE_ID_SESSION_KEY] = device.persistent_id
+        session.save()

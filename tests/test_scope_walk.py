@@ -16,15 +16,17 @@ import re
 import pytest
 
 from telemed.api import api
-from telemed.testing import register
 
 # Sample values for path parameters: (alice's object, charlie's view of it must be 404?).
 PATH_VALUES = {
     "patient_id": lambda ctx: str(ctx["patient"].pk),
+    "consultation_id": lambda ctx: str(ctx["consultation"].pk),
     "code": lambda ctx: "COUNTY_A",
+    "expert_id": lambda ctx: str(ctx["expert"].pk),
+    "name": lambda ctx: "board",
 }
 # Path parameters that address patient data: charlie must get 404 for them.
-PATIENT_DATA_PARAMS = {"patient_id"}
+PATIENT_DATA_PARAMS = {"patient_id", "consultation_id"}
 
 SCHEMA = api.get_openapi_schema()
 SAMPLES = {"string": "x", "integer": 1, "number": 1, "boolean": False, "array": [], "object": {}}
@@ -90,9 +92,18 @@ def _call(client, method: str, path: str, url: str):  # type: ignore[no-untyped-
 
 
 @pytest.fixture
-def ctx(alice, charlie):  # type: ignore[no-untyped-def]
-    patient = register(alice, "张秀英", "A-0001", resident_id=None).patient
-    return {"patient": patient, "secret_markers": [patient.name, str(patient.mpi_id)]}
+def ctx(network, alice, charlie):  # type: ignore[no-untyped-def]
+    from telemed.consultations.testing import advance, build_team, draft
+
+    team = build_team(network, alice)
+    consultation = advance(team, draft(team), "assigned")
+    patient = consultation.patient
+    return {
+        "patient": patient,
+        "consultation": consultation,
+        "expert": team.expert,
+        "secret_markers": [patient.name, str(patient.mpi_id), consultation.clinical_summary],
+    }
 
 
 def test_there_are_routes_to_walk():

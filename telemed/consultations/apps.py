@@ -1,0 +1,13 @@
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class ConsultationsConfig(AppConfig):
+    name = "telemed.consultations"
+    label = "consultations"
+    verbose_name = _("Consultations")
+
+    def ready(self) -> None:
+        # The multidisciplinary kind registers its step policy; other kinds register theirs
+        # from their own apps.
+        from telemed.consultations import kinds  # noqa: F401

@@ -1,0 +1,63 @@
+"""Per-kind step policies: which workflow steps a kind of case uses, and its QC checklist.
+
+One engine serves every kind. A kind registers a ``KindPolicy`` from its own app (imaging:
+QC checks the study; ECG: no QC, no triage, claimed from a pool); the engine asks the
+policy, never the other way round.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from django.utils.functional import Promise
+
+if TYPE_CHECKING:
+    from telemed.consultations.models import Consultation
+
+
+@dataclass(frozen=True)
+class ChecklistItem:
+    code: str
+    label: str | Promise
+    required: bool = True
+
+
+@dataclass(frozen=True)
+class AutomaticCheck:
+    """A check the platform runs itself and shows next to the checklist (imaging: tags,
+    pixel data decodes, patient matches)."""
+
+    code: str
+    label: str | Promise
+    run: Callable[[Consultation], tuple[bool, str]]
+
+
+@dataclass(frozen=True)
+class KindPolicy:
+    kind: str
+    uses_quality_control: bool = True
+    uses_triage: bool = True
+    checklist: tuple[ChecklistItem, ...] = ()
+    automatic_checks: tuple[AutomaticCheck, ...] = field(default_factory=tuple)
+    # Default session length when scheduling, in minutes.
+    session_minutes: int = 30
+
+
+_policies: dict[str, KindPolicy] = {}
+
+
+def register(policy: KindPolicy) -> None:
+    _policies[policy.kind] = policy
+
+
+def policy_for(kind: str) -> KindPolicy:
+    try:
+        return _policies[kind]
+    except KeyError:
+        raise LookupError(f"no step policy registered for consultation kind {kind!r}") from None
+
+
+def registered_kinds() -> list[str]:
+    return sorted(_policies)
