@@ -70,6 +70,8 @@ def _mount() -> None:
     from telemed.accounts.api import router as accounts_router
     from telemed.audit.api import router as audit_router
     from telemed.consultations.api import router as consultations_router
+    from telemed.consultations.api_media import router as consultation_media_router
+    from telemed.notifications.api import router as notifications_router
     from telemed.directory.api import router as directory_router
     from telemed.patients.api import router as patients_router
 
@@ -78,6 +80,8 @@ def _mount() -> None:
     api.add_router("/patients", patients_router)
     api.add_router("/audit", audit_router)
     api.add_router("/consultations", consultations_router)
+    api.add_router("/consultations", consultation_media_router)
+    api.add_router("/notifications", notifications_router)
 
 
 _mount()

@@ -19,5 +19,9 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
     path("accounts/", include("telemed.accounts.urls")),
+    path("consultations/", include("telemed.consultations.urls_cases")),
+    path("board/", include("telemed.consultations.urls_board")),
+    path("", include("telemed.consultations.urls_media")),
+    path("notifications/", include("telemed.notifications.urls")),
     path("", include("telemed.web.urls")),
 ]
