@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import secrets
 from pathlib import Path
 
@@ -119,7 +120,8 @@ if _db["ENGINE"] == "django.db.backends.sqlite3":
     }
     # Tests run on a file, not the shared in-memory database, so that concurrent writers meet
     # SQLite's real locking (the concurrency tests depend on it).
-    _db["TEST"] = {"NAME": str(VAR_DIR / "test-telemed.sqlite3")}
+    # One file per process, so that two test runs side by side do not share a database.
+    _db["TEST"] = {"NAME": str(VAR_DIR / f"test-telemed-{os.getpid()}.sqlite3")}
 DATABASES = {"default": _db}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 

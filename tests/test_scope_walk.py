@@ -16,6 +16,7 @@ import re
 import pytest
 
 from telemed.api import api
+from telemed.testing import sign_in
 
 # Sample values for path parameters: (alice's object, charlie's view of it must be 404?).
 PATH_VALUES = {
@@ -111,27 +112,59 @@ def test_there_are_routes_to_walk():
     assert any("patient_id" in params for _, _, params in OPERATIONS)
 
 
-@pytest.mark.parametrize(
-    ("path", "method", "params"), OPERATIONS, ids=[f"{m.upper()} {p}" for p, m, _ in OPERATIONS]
-)
-def test_charlie_cannot_reach_alices_patients(client, charlie, ctx, path, method, params):
-    client.force_login(charlie)
+IDS = [f"{m.upper()} {p}" for p, m, _ in OPERATIONS]
+# People who must not reach alice's patient or her case: another county's doctor, a province
+# expert the case is not assigned to, and another city's manager and supervisor.
+OUTSIDERS = ["charlie", "unassigned_expert", "city_b_manager", "city_b_supervisor"]
+# People who may: alice, her colleague bob, the assigned expert, the province's manager.
+INSIDERS = ["alice", "bob", "assigned_expert", "province_manager"]
+
+
+def _person(name: str, network, ctx):  # type: ignore[no-untyped-def]
+    from telemed.accounts.models import Role, User
+    from telemed.testing import make_expert, make_user
+
+    existing = User.objects.filter(username=name).first()
+    if existing:
+        return existing
+    if name == "assigned_expert":
+        return ctx["expert"]
+    if name == "unassigned_expert":
+        return make_expert(name, network.province, network.cardiology)
+    if name == "city_b_manager":
+        return make_user(name, Role.CONSULTATION_MANAGER, network.city_b)
+    if name == "city_b_supervisor":
+        return make_user(
+            name, Role.SUPERVISOR, network.province, supervised_region=network.city_b_region
+        )
+    if name == "province_manager":
+        return User.objects.get(username="manager")
+    return make_user(name, Role.REQUESTING_DOCTOR, network.county_a)
+
+
+@pytest.mark.parametrize("outsider", OUTSIDERS)
+@pytest.mark.parametrize(("path", "method", "params"), OPERATIONS, ids=IDS)
+def test_outsiders_cannot_reach_alices_patients(
+    client, network, ctx, outsider, path, method, params
+):
+    sign_in(client, _person(outsider, network, ctx))
     response = _call(client, method, path, _url(path, ctx))
     assert response.status_code < 500, response.content
     text = response.content.decode()
     for marker in ctx["secret_markers"]:
-        assert marker not in text, f"{method.upper()} {path} leaked alice's patient to charlie"
+        assert marker not in text, f"{method.upper()} {path} leaked alice's patient to {outsider}"
     if PATIENT_DATA_PARAMS & set(params):
         assert response.status_code == 404, (
-            f"{method.upper()} {path} answered {response.status_code}, not 404"
+            f"{method.upper()} {path} answered {response.status_code} to {outsider}, not 404"
         )
 
 
-@pytest.mark.parametrize(
-    ("path", "method", "params"), OPERATIONS, ids=[f"{m.upper()} {p}" for p, m, _ in OPERATIONS]
-)
-def test_alice_walks_every_route_without_unscoped_reads(client, alice, ctx, path, method, params):
-    client.force_login(alice)
+@pytest.mark.parametrize("insider", INSIDERS)
+@pytest.mark.parametrize(("path", "method", "params"), OPERATIONS, ids=IDS)
+def test_insiders_walk_every_route_without_unscoped_reads(
+    client, network, ctx, insider, path, method, params
+):
+    sign_in(client, _person(insider, network, ctx))
     response = _call(client, method, path, _url(path, ctx))
     assert response.status_code < 500, response.content
 

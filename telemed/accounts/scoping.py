@@ -80,8 +80,10 @@ def _compute(user: User) -> Scope:
             region = institution.region
         if region.parent_id is None:
             return Scope(everything=True)
+        # The region alone: a supervisor employed by the province but overseeing one city
+        # sees that city, not the province's own patients.
         ids = Institution.objects.filter(region__path__startswith=region.path).values_list(
             "pk", flat=True
         )
-        return Scope(institution_ids=frozenset(ids) | {institution.pk})
+        return Scope(institution_ids=frozenset(ids))
     return NOTHING

@@ -66,3 +66,14 @@ def test_expert_sees_only_assigned(network, alice, alice_patient):
 def test_patient_sees_own_record(network, alice_patient):
     me = make_user("pat", Role.PATIENT, network.county_a, patient=alice_patient)
     assert list(queries.visible_patients(me)) == [alice_patient]
+
+
+def test_city_supervisor_employed_by_the_province_sees_only_the_city(network, alice, charlie):
+    register(alice, "张秀英", "A-0001")
+    register(charlie, "王建国", "B-0001")
+    province_doctor = make_user("prov_doc", Role.REQUESTING_DOCTOR, network.province)
+    register(province_doctor, "省医院患者", "P-0001")
+    supervisor = make_user(
+        "sup_b2", Role.SUPERVISOR, network.province, supervised_region=network.city_b_region
+    )
+    assert [p.name for p in queries.visible_patients(supervisor)] == ["王建国"]
