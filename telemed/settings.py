@@ -122,6 +122,9 @@ if _db["ENGINE"] == "django.db.backends.sqlite3":
     # SQLite's real locking (the concurrency tests depend on it).
     # One file per process, so that two test runs side by side do not share a database.
     _db["TEST"] = {"NAME": str(VAR_DIR / f"test-telemed-{os.getpid()}.sqlite3")}
+elif _db["ENGINE"] == "django.db.backends.postgresql":
+    # One test database per process, so that two test runs side by side do not collide.
+    _db["TEST"] = {"NAME": f"test_{_db['NAME']}_{os.getpid()}"}
 DATABASES = {"default": _db}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
