@@ -19,7 +19,8 @@ from django.db import models, transaction
 
 from telemed.audit import services as audit
 from telemed.audit.models import Action
-from telemed.demo import medicine, places, population, staff, users
+from telemed.consultations.models import Consultation
+from telemed.demo import cases, medicine, places, population, staff, users
 from telemed.demo.accounts import DEMO_CITY, DEMO_COUNTY, DEMO_PROVINCE
 from telemed.directory.models import (
     ConsultationRoom,
@@ -79,6 +80,10 @@ def load_demo(stdout: Writer | None = None) -> dict[str, Any]:
             staff.build_staff(net, rng)
             population.build_patients(net, rng)
         restored = users.ensure_accounts()
+        if not already:
+            # Cases go through the real services, which need the accounts above.
+            cases.expert_accounts()
+            cases.build_cases(seeded(7))
         summary: dict[str, Any] = {
             "loaded": not already,
             "accounts_created": len(restored),
@@ -107,6 +112,7 @@ def counts() -> dict[str, int]:
         "patients": Patient.objects.unscoped("demo summary counts").count(),
         "registrations": PatientRegistration.objects.unscoped("demo summary counts").count(),
         "consents": Consent.objects.unscoped("demo summary counts").count(),
+        "consultations": Consultation.objects.unscoped("demo summary counts").count(),
     }
 
 

@@ -144,7 +144,8 @@ def test_patient_and_expert_accounts_see_their_patients(demo):
     assert own[0].registrations.filter(institution__code=DEMO_COUNTY).exists()
     expert = User.objects.get(username="expert", role=Role.EXPERT)
     assigned = queries.visible_patients(expert)
-    assert 1 <= assigned.count() <= 5
+    # Directly assigned patients plus those of the demo's consultations assigned to him.
+    assert 1 <= assigned.count() <= 40
     assert not assigned.exclude(registrations__institution__code=DEMO_COUNTY).exists()
     doctor = User.objects.get(username="doctor")
     assert queries.visible_patients(doctor).count() >= 50
@@ -185,13 +186,13 @@ def test_loading_again_changes_nothing(demo):
 
 
 def test_loading_again_puts_back_a_deleted_account(demo):
-    User.objects.filter(username="expert").delete()
+    # The expert and the doctor have history on the demo's cases and cannot be deleted.
+    User.objects.filter(username="educator").delete()
     User.objects.filter(username="patient").delete()
     summary = load_demo()
     assert summary["accounts_created"] == 2
-    expert = authenticate(username="expert", password=DEMO_PASSWORD)
-    assert isinstance(expert, User) and expert.practitioner is not None
-    assert queries.visible_patients(expert).exists()
+    educator = authenticate(username="educator", password=DEMO_PASSWORD)
+    assert isinstance(educator, User) and educator.role == Role.EDUCATION_MANAGER
     patient = User.objects.get(username="patient")
     assert patient.patient is not None and patient.patient.name == "陈患者"
 
@@ -202,3 +203,25 @@ def test_the_command_prints_a_summary(demo, capsys):
     assert "already loaded" in out
     assert "tier_county" in out
     assert DEMO_PASSWORD in out
+
+
+def test_the_demo_has_a_day_of_consultations(demo):
+    from telemed.audit.services import verify_chain
+    from telemed.consultations import queries as consultation_queries
+
+    manager = User.objects.get(username="manager")
+    states = set(consultation_queries.visible(manager).values_list("state", flat=True))
+    assert {
+        "draft",
+        "submitted",
+        "returned",
+        "accepted",
+        "assigned",
+        "scheduled",
+        "concluded",
+        "closed",
+    } <= states
+    assert consultation_queries.todays_board(manager).count() >= 10
+    expert = User.objects.get(username="expert")
+    assert consultation_queries.expert_worklist(expert).exists()
+    assert list(verify_chain()) == []
