@@ -1,4 +1,4 @@
-"""Request-level guards: body size before parsing, and the audit context."""
+"""Request-level guards: body size before parsing; and the audit context of each request."""
 
 from __future__ import annotations
 
@@ -40,10 +40,19 @@ class RequestSizeLimitMiddleware:
                 },
                 status=413,
             )
+        return self.get_response(request)
+
+
+class RequestContextMiddleware:
+    """Make the source address and channel of this request known to the audit service."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
         channel = "api" if request.path.startswith(("/api/", "/fhir/", "/dicomweb/")) else "web"
-        token = context.set_current(
-            context.RequestMeta(source_ip=client_ip(request), channel=channel)
-        )
+        meta = context.RequestMeta(source_ip=client_ip(request), channel=channel)
+        token = context.set_current(meta)
         try:
             return self.get_response(request)
         finally:
