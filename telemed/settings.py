@@ -71,6 +71,7 @@ MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "telemed.core.middleware.RequestContextMiddleware",
     "telemed.core.middleware.RequestSizeLimitMiddleware",
+    "telemed.core.middleware.NulByteGuardMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -277,3 +278,13 @@ TURNAROUND_MINUTES = {
     "urgent": env_int("TURNAROUND_URGENT_MINUTES", 24 * 60, minimum=1),
     "routine": env_int("TURNAROUND_ROUTINE_MINUTES", 72 * 60, minimum=1),
 }
+
+# Consultation attachments, video (Jitsi Meet: our own video stack is deliberately none) and
+# the printable conclusion.
+ATTACHMENT_MAX_BYTES = env_int("ATTACHMENT_MAX_BYTES", 200 * 1024 * 1024, minimum=1024)
+JITSI_BASE_URL = env_str("JITSI_BASE_URL", "").rstrip("/")
+JITSI_APP_ID = env_str("JITSI_APP_ID", "")
+JITSI_JWT_SECRET = env_secret("JITSI_JWT_SECRET") or ""
+# A TrueType font to embed in conclusion PDFs; empty uses the built-in STSong-Light CID font.
+CONCLUSION_PDF_FONT = env_str("CONCLUSION_PDF_FONT", "")
+CONCLUSION_PDF_FONT_INDEX = env_int("CONCLUSION_PDF_FONT_INDEX", 0, minimum=0)

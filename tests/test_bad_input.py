@@ -147,3 +147,23 @@ def test_no_body_produces_a_server_error(signed_in, alice, body):
     assert response.status_code < 500, response.content
     if response.status_code >= 400:
         assert _count(alice) == before
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "body", "content_type"),
+    [
+        ("get", "/api/patients/?q=%00", None, None),
+        ("post", "/api/patients/", json.dumps({**VALID, "name": "a\u0000b"}), "application/json"),
+        ("post", "/patients/new/", "name=a%00b&sex=male", "application/x-www-form-urlencoded"),
+    ],
+)
+def test_nul_characters_are_refused_at_the_border(
+    signed_in, alice, method, path, body, content_type
+):
+    """PostgreSQL cannot store NUL: let through, it would fail deep inside as a 500."""
+    if body is None:
+        response = getattr(signed_in, method)(path)
+    else:
+        response = getattr(signed_in, method)(path, data=body, content_type=content_type)
+    assert response.status_code == 400
+    assert _count(alice) == 0

@@ -7,40 +7,60 @@ from collections.abc import Callable
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse
 
-from telemed.core import context
+from telemed.core import body_limits, context
 
 
 class RequestSizeLimitMiddleware:
-    """Refuse an oversized body by its declared length, before anything reads it.
-
-    Uploads of big files (studies, slides) go through their own streaming endpoints, which
-    later parts exempt by path prefix; everything else is a form or a JSON document.
-    """
-
-    exempt_prefixes: tuple[str, ...] = ("/dicomweb/", "/uploads/")
+    """Refuse an oversized body by its declared length, before anything reads it (the limits
+    are in core/body_limits.py; under ASGI the BodySizeGuard answers first)."""
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        declared = request.META.get("CONTENT_LENGTH") or "0"
-        try:
-            length = int(declared)
-        except ValueError:
+        declared = request.META.get("CONTENT_LENGTH") or ""
+        if declared and not declared.strip().isdigit():
             return JsonResponse(
                 {"error": "bad_request", "message": "Invalid Content-Length"}, status=400
             )
-        if length > settings.MAX_REQUEST_BYTES and not request.path.startswith(
-            self.exempt_prefixes
-        ):
+        limit = body_limits.too_large(request.path, declared)
+        if limit is not None:
+            return JsonResponse(body_limits.refusal(limit), status=413)
+        return self.get_response(request)
+
+
+class NulByteGuardMiddleware:
+    """Refuse NUL characters in query strings, JSON and form bodies with a clear 400.
+
+    No clinical text needs them, and PostgreSQL cannot store them: let through, they fail
+    deep inside a query as a 500. File uploads (raw or multipart) are not inspected: binary
+    content may hold NUL bytes, and their text fields are checked by Django's forms.
+    """
+
+    _JSON_NUL = (b"\\u0000", b"\x00")
+    _FORM_NUL = (b"%00", b"\x00")
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if self._has_nul(request):
             return JsonResponse(
-                {
-                    "error": "too_large",
-                    "message": f"Request body of {length} bytes exceeds {settings.MAX_REQUEST_BYTES}",
-                },
-                status=413,
+                {"error": "bad_request", "message": "The request contains a NUL character"},
+                status=400,
             )
         return self.get_response(request)
+
+    def _has_nul(self, request: HttpRequest) -> bool:
+        query = request.META.get("QUERY_STRING", "")
+        if "%00" in query or "\x00" in query:
+            return True
+        content_type = request.META.get("CONTENT_TYPE", "").split(";")[0].strip().lower()
+        if content_type == "application/json" or content_type.endswith("+json"):
+            return any(marker in request.body for marker in self._JSON_NUL)
+        if content_type == "application/x-www-form-urlencoded":
+            return any(marker in request.body for marker in self._FORM_NUL)
+        return False
 
 
 class RequestContextMiddleware:

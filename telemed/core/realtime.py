@@ -5,4 +5,12 @@ from __future__ import annotations
 
 from typing import Any
 
-websocket_urlpatterns: list[Any] = []
+from django.urls import path
+
+from telemed.consultations.realtime import BoardConsumer
+from telemed.notifications.consumers import NotificationConsumer
+
+websocket_urlpatterns: list[Any] = [
+    path("ws/board/", BoardConsumer.as_asgi()),
+    path("ws/notifications/", NotificationConsumer.as_asgi()),
+]

@@ -1,13 +1,31 @@
-"""Serve the platform: the ASGI web server now, and the listeners and workers that later
-parts register (DICOM, MLLP, jobs) in the same process for the embedded mode."""
+"""Serve the platform: the ASGI web server, and beside it in the same process the periodic
+jobs the apps register (turnaround alerts now; DICOM and MLLP listeners join later) for the
+embedded mode."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from typing import Any
 
 import uvicorn
 from django.conf import settings
 from django.core.management.base import BaseCommand
+
+from telemed.core import jobs
+
+
+async def serve(config: uvicorn.Config, *, with_jobs: bool = True) -> None:
+    """Run uvicorn until it stops, with the job runner as a task on the same loop."""
+    server = uvicorn.Server(config)
+    runner = asyncio.create_task(jobs.run_forever()) if with_jobs else None
+    try:
+        await server.serve()
+    finally:
+        if runner is not None:
+            runner.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await runner
 
 
 class Command(BaseCommand):
@@ -16,8 +34,13 @@ class Command(BaseCommand):
     def add_arguments(self, parser: Any) -> None:
         parser.add_argument("--host", default="127.0.0.1")
         parser.add_argument("--port", type=int, default=settings.PORT)
+        parser.add_argument(
+            "--no-jobs",
+            action="store_true",
+            help="Do not run the periodic jobs here (another process runs them).",
+        )
 
-    def handle(self, *args: Any, host: str, port: int, **options: Any) -> None:
+    def handle(self, *args: Any, host: str, port: int, no_jobs: bool, **options: Any) -> None:
         address = f"http://{host}:{port}/"
         self.stdout.write(f"telemed {settings.VERSION} serving {address}")
         if settings.DEMO_MODE:
@@ -32,6 +55,9 @@ class Command(BaseCommand):
                 self.stdout.write(
                     "Second factor (TOTP) is OFF for this demo; production requires it."
                 )
-        uvicorn.run(
+        config = uvicorn.Config(
             "telemed.asgi:application", host=host, port=port, log_level="info", lifespan="off"
         )
+        # As uvicorn.run does it (uvloop when installed), with the jobs on the same loop.
+        with asyncio.Runner(loop_factory=config.get_loop_factory()) as runner:
+            runner.run(serve(config, with_jobs=not no_jobs))
