@@ -1,18 +1,23 @@
-"""What each role's home page shows. Every patient read goes through patients.queries.
+"""What each role's home page shows. Every patient read goes through patients.queries, every
+consultation read through consultations.queries.
 
-Queues (requests to check, to triage, prescriptions, lectures) arrive with later parts; until
-then the pages say plainly that there is nothing yet instead of showing invented numbers.
+The consultation queues are real: a requester's recent requests and their states, the
+quality-control queue, the manager's triage, scheduling and overdue lists, the expert's
+worklist, the supervisor's counts. Prescriptions and lectures arrive with later parts; until
+then those pages say plainly that there is nothing yet instead of showing invented numbers.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from django.db.models import Count, QuerySet
 
 from telemed.accounts.models import Role, User
 from telemed.accounts.scoping import scope_for
+from telemed.consultations import pages as consultation_pages
+from telemed.consultations import queries as consultations
 from telemed.core.errors import NotFound
 from telemed.directory.models import ExpertProfile, Institution, Practitioner, Tier
 from telemed.patients import queries as patients
@@ -36,9 +41,24 @@ def by_tier(institutions: QuerySet[Institution]) -> list[tuple[str, str, int]]:
     return [(tier.value, str(tier.label), counts[tier]) for tier in Tier if counts.get(tier)]
 
 
+# How many cases a home page lists from each queue.
+FIRST = 5
+
+
+def _queue(found: QuerySet[Any], limit: int = FIRST) -> dict[str, object]:
+    return {"items": list(found[:limit]), "total": found.count()}
+
+
 def _requesting_doctor(user: User) -> Context:
     recent, total = patients.search_patients(user, limit=5)
-    return {"recent_patients": recent, "patient_total": total}
+    mine = consultations.requested_by_my_institution(user)
+    return {
+        "recent_patients": recent,
+        "patient_total": total,
+        "requests": _queue(mine),
+        "request_counts": consultation_pages.count_by_state(mine),
+        "overdue": consultation_pages.overdue_ids(user),
+    }
 
 
 def _expert(user: User) -> Context:
@@ -48,10 +68,12 @@ def _expert(user: User) -> Context:
     if practitioner is not None:
         profile = ExpertProfile.objects.filter(practitioner=practitioner).first()
     return {
+        "worklist": _queue(consultations.expert_worklist(user), limit=10),
         "assigned_patients": assigned,
         "assigned_total": total,
         "practitioner": practitioner,
         "profile": profile,
+        "overdue": set(),
     }
 
 
@@ -59,6 +81,25 @@ def _regional_staff(user: User) -> Context:
     return {
         "patient_count": patients.visible_patients(user).count(),
         "institution_count": institutions_in_scope(user).count(),
+    }
+
+
+def _quality_control(user: User) -> Context:
+    return {
+        **_regional_staff(user),
+        "qc_queue": _queue(consultations.quality_control_queue(user)),
+        "overdue": consultation_pages.overdue_ids(user),
+    }
+
+
+def _consultation_manager(user: User) -> Context:
+    return {
+        **_regional_staff(user),
+        "triage": _queue(consultations.triage_queue(user)),
+        "scheduling": _queue(consultations.scheduling_queue(user)),
+        "late": _queue(consultations.overdue(user)),
+        "today": _queue(consultations.todays_board(user), limit=10),
+        "overdue": consultation_pages.overdue_ids(user),
     }
 
 
@@ -80,6 +121,9 @@ def _supervisor(user: User) -> Context:
         "tiers": by_tier(scoped),
         "institution_count": scoped.count(),
         "patient_count": patients.visible_patients(user).count(),
+        "consultation_counts": consultation_pages.count_by_state(consultations.visible(user)),
+        "consultation_total": consultations.visible(user).count(),
+        "overdue_total": consultations.overdue(user).count(),
     }
 
 
@@ -121,8 +165,8 @@ def consent_rows(patient: Patient) -> list[tuple[str, bool | None]]:
 BUILDERS: dict[str, Callable[[User], Context]] = {
     Role.REQUESTING_DOCTOR: _requesting_doctor,
     Role.EXPERT: _expert,
-    Role.QUALITY_CONTROL: _regional_staff,
-    Role.CONSULTATION_MANAGER: _regional_staff,
+    Role.QUALITY_CONTROL: _quality_control,
+    Role.CONSULTATION_MANAGER: _consultation_manager,
     Role.PHARMACIST: _pharmacist,
     Role.EDUCATION_MANAGER: _education_manager,
     Role.SUPERVISOR: _supervisor,

@@ -28,6 +28,33 @@ PATIENT_READERS = frozenset(
 # The roles the patient service lets register, less the API-only system accounts.
 REGISTRARS = frozenset({Role.REQUESTING_DOCTOR, Role.QUALITY_CONTROL, Role.ADMINISTRATOR})
 AUDITORS = frozenset({Role.ADMINISTRATOR, Role.SUPERVISOR})
+BOARD_VIEWERS = frozenset(
+    {
+        Role.REQUESTING_DOCTOR,
+        Role.EXPERT,
+        Role.QUALITY_CONTROL,
+        Role.CONSULTATION_MANAGER,
+        Role.SUPERVISOR,
+        Role.ADMINISTRATOR,
+    }
+)
+# Consultations: who may open a case page (what they see is the case query's scope, and what
+# they may do the workflow's parts); the action pages belong to one role each.
+CASE_READERS = frozenset(
+    {
+        Role.REQUESTING_DOCTOR,
+        Role.EXPERT,
+        Role.QUALITY_CONTROL,
+        Role.CONSULTATION_MANAGER,
+        Role.SUPERVISOR,
+        Role.ADMINISTRATOR,
+    }
+)
+REQUESTERS = frozenset({Role.REQUESTING_DOCTOR})
+QUALITY_CONTROL = frozenset({Role.QUALITY_CONTROL})
+MANAGERS = frozenset({Role.CONSULTATION_MANAGER})
+EXPERTS = frozenset({Role.EXPERT})
+OVERDUE_READERS = frozenset({Role.CONSULTATION_MANAGER, Role.SUPERVISOR, Role.QUALITY_CONTROL})
 
 
 @dataclass(frozen=True)
@@ -48,6 +75,43 @@ class Page:
 
 PAGES: tuple[Page, ...] = (
     Page("web:home", _("Home"), PEOPLE),
+    Page("consultations:qc_queue", _("Quality control"), QUALITY_CONTROL),
+    Page("consultations:triage_queue", _("Triage"), MANAGERS),
+    Page("consultations:scheduling_queue", _("Scheduling"), MANAGERS),
+    Page(
+        "consultations:overdue",
+        _("Overdue"),
+        OVERDUE_READERS,
+        # Managers see overdue cases flagged on their home page and in their queues.
+        menu_roles=frozenset({Role.SUPERVISOR}),
+    ),
+    Page("consultations:worklist", _("Worklist"), EXPERTS),
+    Page("consultations:list", _("Consultations"), CASE_READERS),
+    # A case and what is done on it sit under "Consultations".
+    *(
+        Page(f"consultations:{name}", label, roles, in_menu=False, section="consultations:list")
+        for name, label, roles in (
+            ("new_pick", _("New consultation"), REQUESTERS),
+            ("new", _("New consultation"), REQUESTERS),
+            ("picker", _("Experts and times"), REQUESTERS),
+            ("diseases", _("Diseases"), REQUESTERS),
+            ("detail", _("Consultation"), CASE_READERS),
+            ("history", _("History"), CASE_READERS),
+            ("messages", _("Messages"), CASE_READERS),
+            ("act", _("Consultation"), CASE_READERS),
+            ("edit", _("Edit request"), REQUESTERS),
+            ("feedback", _("Feedback"), REQUESTERS),
+            ("review", _("Quality check"), QUALITY_CONTROL),
+            ("triage", _("Triage"), MANAGERS),
+            ("schedule", _("Schedule"), MANAGERS),
+            ("conclude", _("Conclusion"), EXPERTS),
+            ("amend", _("Amend the conclusion"), EXPERTS),
+        )
+    ),
+    # The day's board (今日会诊安排; the scoped board query decides its rows) and the
+    # notifications list, which the navbar's bell opens.
+    Page("board:board", _("Today's board"), BOARD_VIEWERS),
+    Page("notifications:list", _("Notifications"), PEOPLE, in_menu=False),
     Page("web:patients", _("Patients"), PATIENT_READERS),
     # A patient reaches only their own record; the scoped query enforces that.
     Page(

@@ -19,7 +19,6 @@ from telemed.audit.models import AuditEvent
 from telemed.consultations import attachments, services, views_media
 from telemed.consultations.models import Attachment, ConsultationEvent
 from telemed.consultations.testing import advance, draft
-from telemed.core.body_limits import BodySizeGuard
 from telemed.core.errors import NotFound, PermissionDenied
 from telemed.storage.errors import BlobTooLarge
 from telemed.testing import make_user, sign_in
@@ -440,39 +439,3 @@ def test_service_refuses_what_the_view_refuses(team, charlie):
     county_qc = make_user("qc_a", "quality_control", team.requester.institution)
     with pytest.raises(PermissionDenied):
         attachments.add(county_qc, case.pk, io.BytesIO(PDF), "a.pdf", "application/pdf")
-
-
-def test_asgi_guard_refuses_by_content_length(settings):
-    settings.ATTACHMENT_MAX_BYTES = 100
-    called: list[str] = []
-
-    async def inner(scope, receive, send):
-        called.append(scope["path"])
-
-    async def receive():
-        raise AssertionError("the body was received")
-
-    sent: list[dict] = []
-
-    async def send(message):
-        sent.append(message)
-
-    guard = BodySizeGuard(inner)
-
-    def scope(path: str, length: int) -> dict:
-        return {
-            "type": "http",
-            "method": "POST",
-            "path": path,
-            "headers": [(b"content-length", str(length).encode())],
-        }
-
-    async_to_sync(guard)(scope("/uploads/consultations/1/attachments", 101), receive, send)
-    assert sent[0]["status"] == 413 and called == []
-    assert json.loads(sent[1]["body"])["max_bytes"] == 100
-    async_to_sync(guard)(scope("/uploads/consultations/1/attachments", 100), receive, send)
-    async_to_sync(guard)(scope("/api/consultations/", 10_000), receive, send)
-    assert called == ["/uploads/consultations/1/attachments", "/api/consultations/"]
-    settings.MAX_REQUEST_BYTES = 5_000
-    async_to_sync(guard)(scope("/api/consultations/", 10_000), receive, send)
-    assert sent[-2]["status"] == 413 and len(called) == 2

@@ -65,8 +65,8 @@ def test_city_supervisor_sees_the_city_summary(client, people, charlie):
     client.force_login(people[Role.SUPERVISOR])
     page = client.get("/").content.decode()
     assert 'data-testid="stat-patients">1<' in page
-    # Anyang city's sub-centre and county hospital, and the supervisor's own institution.
-    assert 'data-testid="stat-institutions">3<' in page
+    # Anyang city's sub-centre and county hospital: the region alone, not the employer.
+    assert 'data-testid="stat-institutions">2<' in page
 
 
 def test_administrator_counts(client, people):

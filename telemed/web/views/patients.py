@@ -5,6 +5,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 
+from telemed.consultations import pages as consultation_pages
 from telemed.core.errors import DomainError, NotFound
 from telemed.patients import queries, services
 from telemed.web.access import page, render_live, signed_in
@@ -51,6 +52,12 @@ def patient_detail(request: HttpRequest, patient_id: int) -> HttpResponse:
         "registrations": queries.registrations_of(user, patient),
         "consents": consent_rows(patient),
         "consent_history": queries.consent_history(patient),
+        "may_request": may_open(user.role, "consultations:new"),
+        "consultations": (
+            list(consultation_pages.for_patient(user, patient)[:20])
+            if may_open(user.role, "consultations:detail")
+            else None
+        ),
     }
     return render(request, "web/patients/detail.html", context)
 
