@@ -71,8 +71,8 @@ def _mount() -> None:
     from telemed.audit.api import router as audit_router
     from telemed.consultations.api import router as consultations_router
     from telemed.consultations.api_media import router as consultation_media_router
-    from telemed.notifications.api import router as notifications_router
     from telemed.directory.api import router as directory_router
+    from telemed.notifications.api import router as notifications_router
     from telemed.patients.api import router as patients_router
 
     api.add_router("/accounts", accounts_router)

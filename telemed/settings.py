@@ -288,3 +288,8 @@ JITSI_JWT_SECRET = env_secret("JITSI_JWT_SECRET") or ""
 # A TrueType font to embed in conclusion PDFs; empty uses the built-in STSong-Light CID font.
 CONCLUSION_PDF_FONT = env_str("CONCLUSION_PDF_FONT", "")
 CONCLUSION_PDF_FONT_INDEX = env_int("CONCLUSION_PDF_FONT_INDEX", 0, minimum=0)
+
+# How notifications leave the platform besides the in-app bell: "log" writes a log line (the
+# demo), "none" sends nothing, a dotted path names a real adapter class.
+NOTIFY_EMAIL_BACKEND = env_str("NOTIFY_EMAIL_BACKEND", "log")
+NOTIFY_SMS_BACKEND = env_str("NOTIFY_SMS_BACKEND", "log")

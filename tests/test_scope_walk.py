@@ -25,6 +25,8 @@ PATH_VALUES = {
     "code": lambda ctx: "COUNTY_A",
     "expert_id": lambda ctx: str(ctx["expert"].pk),
     "name": lambda ctx: "board",
+    # Notifications are the caller's own; another person's id answers 404 like a missing one.
+    "notification_id": lambda ctx: "1",
 }
 # Path parameters that address patient data: charlie must get 404 for them.
 PATIENT_DATA_PARAMS = {"patient_id", "consultation_id"}

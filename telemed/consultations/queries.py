@@ -114,23 +114,25 @@ def turnaround_target(urgency: str) -> dt.timedelta:
     return dt.timedelta(minutes=settings.TURNAROUND_MINUTES[urgency])
 
 
-def overdue(user: User) -> QuerySet[Consultation]:
-    """Submitted cases with no first response from an expert within the urgency's target."""
-    now = clock.now()
-    condition = Q(pk__in=[])
+# States in which a case waits on the platform (not on the requester, and not finished).
+NOT_WAITING = (
+    State.DRAFT,
+    State.RETURNED,
+    State.WITHDRAWN,
+    State.CANCELLED,
+    State.CONCLUDED,
+    State.CLOSED,
+)
+
+
+def overdue_condition(now: dt.datetime) -> Q:
+    """Submitted, still waiting, and no first response from an expert within the target of
+    the case's urgency: the one definition the queues and the turnaround sweep share."""
+    late = Q(pk__in=[])
     for urgency in Urgency.values:
-        condition |= Q(urgency=urgency, submitted_at__lt=now - turnaround_target(urgency))
-    return urgent_first(
-        visible(user)
-        .filter(condition, first_response_at__isnull=True)
-        .exclude(
-            state__in=(
-                State.DRAFT,
-                State.RETURNED,
-                State.WITHDRAWN,
-                State.CANCELLED,
-                State.CONCLUDED,
-                State.CLOSED,
-            )
-        )
-    )
+        late |= Q(urgency=urgency, submitted_at__lt=now - turnaround_target(urgency))
+    return late & Q(first_response_at__isnull=True) & ~Q(state__in=NOT_WAITING)
+
+
+def overdue(user: User) -> QuerySet[Consultation]:
+    return urgent_first(visible(user).filter(overdue_condition(clock.now())))

@@ -190,8 +190,24 @@ def _next_free(expert: User, day: dt.date, days: int = 7) -> dt.datetime | None:
 
 def lock_rows(expert: User | None, room: ConsultationRoom | None) -> None:
     """Serialise bookings per expert and per room (PostgreSQL row locks; SQLite's IMMEDIATE
-    transactions already serialise every writer)."""
+    transactions already serialise every writer).
+
+    FOR NO KEY UPDATE, on those rows alone: a plain FOR UPDATE would also block the key-share
+    locks that foreign-key checks of concurrent triage and conclusions take on the same
+    rows, and the room's default ordering would join (and lock) its institution, which
+    deadlocked against the audit chain head under load (found by bench/consultations.py).
+    """
     if expert is not None:
-        list(User.objects.select_for_update().filter(pk=expert.pk).values_list("pk"))
+        list(
+            User.objects.select_for_update(no_key=True)
+            .filter(pk=expert.pk)
+            .order_by()
+            .values_list("pk")
+        )
     if room is not None:
-        list(ConsultationRoom.objects.select_for_update().filter(pk=room.pk).values_list("pk"))
+        list(
+            ConsultationRoom.objects.select_for_update(no_key=True)
+            .filter(pk=room.pk)
+            .order_by()
+            .values_list("pk")
+        )

@@ -23,7 +23,11 @@ class Notification(models.Model):
 
     class Meta:
         ordering = ["-created_at", "-pk"]
-        indexes = [models.Index(fields=["recipient", "read_at"])]
+        indexes = [
+            models.Index(fields=["recipient", "read_at"]),
+            # The turnaround sweep asks "was this manager alerted to this case already?"
+            models.Index(fields=["kind", "link"], name="notification_kind_link"),
+        ]
         verbose_name = _("notification")
         verbose_name_plural = _("notifications")
 

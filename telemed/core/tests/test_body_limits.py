@@ -15,13 +15,13 @@ def _run(guard: BodySizeGuard, path: str, length: int) -> tuple[list[str], list[
     called: list[str] = []
     sent: list[dict[str, Any]] = []
 
-    async def inner(scope, receive, send):  # type: ignore[no-untyped-def]
+    async def inner(scope, receive, send):
         called.append(scope["path"])
 
-    async def receive():  # type: ignore[no-untyped-def]
+    async def receive():
         raise AssertionError("the body was received")
 
-    async def send(message):  # type: ignore[no-untyped-def]
+    async def send(message):
         sent.append(message)
 
     guard.app = inner

@@ -56,7 +56,12 @@ class Command(BaseCommand):
                     "Second factor (TOTP) is OFF for this demo; production requires it."
                 )
         config = uvicorn.Config(
-            "telemed.asgi:application", host=host, port=port, log_level="info", lifespan="off"
+            "telemed.asgi:application",
+            host=host,
+            port=port,
+            log_level="info",
+            lifespan="off",
+            ws="websockets-sansio",
         )
         # As uvicorn.run does it (uvloop when installed), with the jobs on the same loop.
         with asyncio.Runner(loop_factory=config.get_loop_factory()) as runner:
