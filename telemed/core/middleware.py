@@ -33,8 +33,8 @@ class NulByteGuardMiddleware:
     """Refuse NUL characters in query strings, JSON and form bodies with a clear 400.
 
     No clinical text needs them, and PostgreSQL cannot store them: let through, they fail
-    deep inside a query as a 500. File uploads (raw or multipart) are not inspected: binary
-    content may hold NUL bytes, and their text fields are checked by Django's forms.
+    deep inside a query as a 500. Uploaded file contents (raw bodies, multipart files) are
+    not inspected: binary content may hold NUL bytes.
     """
 
     _JSON_NUL = (b"\\u0000", b"\x00")
@@ -60,6 +60,9 @@ class NulByteGuardMiddleware:
             return any(marker in request.body for marker in self._JSON_NUL)
         if content_type == "application/x-www-form-urlencoded":
             return any(marker in request.body for marker in self._FORM_NUL)
+        if content_type == "multipart/form-data":
+            # The text fields only: uploaded files may hold NUL bytes legitimately.
+            return any("\x00" in value for values in request.POST.lists() for value in values[1])
         return False
 
 
