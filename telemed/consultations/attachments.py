@@ -24,9 +24,9 @@ from django.utils.translation import gettext
 from telemed.accounts.models import Role
 from telemed.audit import services as audit
 from telemed.audit.models import Action
-from telemed.consultations.models import Attachment, Consultation, ConsultationEvent
+from telemed.consultations.models import Attachment, Consultation
 from telemed.consultations.states import TERMINAL
-from telemed.consultations.workflow import access, publish_change
+from telemed.consultations.workflow import access, record_on_case
 from telemed.core import clock
 from telemed.core.errors import Conflict, DomainError, NotFound, PermissionDenied, ValidationFailed
 from telemed.storage import services as storage
@@ -312,13 +312,14 @@ def add(
             uploaded_by=actor,
             uploaded_at=clock.now(),
         )
-        ConsultationEvent.objects.create(
-            consultation=locked,
+        record_on_case(
+            actor,
+            locked,
+            "attach",
+            audit_action=Action.CREATE,
+            object_type="consultation_attachment",
+            object_id=attachment.pk,
             at=attachment.uploaded_at,
-            actor=actor,
-            action="attach",
-            from_state=locked.state,
-            to_state=locked.state,
             detail={
                 "attachment": attachment.pk,
                 "name": display_name,
@@ -326,21 +327,12 @@ def add(
                 "size": blob.size,
                 "sha256": blob.sha256,
             },
-        )
-        audit.record(
-            actor,
-            Action.CREATE,
-            object_type="consultation_attachment",
-            object_id=attachment.pk,
-            patient_id=locked.patient_id,
-            detail={
-                "consultation": locked.number,
+            audit_detail={
                 "sha256": blob.sha256,
                 "size": blob.size,
                 "content_type": file_type.media_type,
             },
         )
-        publish_change(locked, "attach", locked.state, actor)
     return attachment
 
 

@@ -25,7 +25,7 @@ from telemed.consultations.models import (
 )
 from telemed.consultations.policies import policy_for, registered_kinds
 from telemed.consultations.states import State, Urgency
-from telemed.consultations.workflow import access, perform, publish_change
+from telemed.consultations.workflow import access, perform, publish_change, record_on_case
 from telemed.core import clock
 from telemed.core.errors import PermissionDenied, ValidationFailed
 from telemed.directory.models import (
@@ -529,20 +529,14 @@ def give_feedback(
             comment=comment.strip(),
             follow_up=follow_up.strip(),
         )
-        ConsultationEvent.objects.create(
-            consultation=consultation,
-            actor=actor,
-            action="feedback",
-            from_state=consultation.state,
-            to_state=consultation.state,
-            detail={"rating": rating},
-        )
-        audit.record(
+        record_on_case(
             actor,
-            Action.CREATE,
+            consultation,
+            "feedback",
+            audit_action=Action.CREATE,
             object_type="consultation_feedback",
             object_id=feedback.pk,
-            patient_id=consultation.patient_id,
+            detail={"rating": rating},
         )
     return feedback
 

@@ -38,9 +38,9 @@ from jwcrypto.common import base64url_encode
 from telemed.accounts.models import Role
 from telemed.audit import services as audit
 from telemed.audit.models import Action
-from telemed.consultations.models import Consultation, ConsultationEvent, VideoJoin, VideoSession
+from telemed.consultations.models import Consultation, VideoJoin, VideoSession
 from telemed.consultations.states import TERMINAL, State
-from telemed.consultations.workflow import access, publish_change
+from telemed.consultations.workflow import access, record_on_case
 from telemed.core import clock, events
 from telemed.core.errors import Conflict, PermissionDenied
 
@@ -148,24 +148,16 @@ def open_room(actor: User, consultation_id: int) -> VideoSession:
         session = VideoSession.objects.create(
             consultation=locked, room_name=new_room_name(), opened_by=actor, opened_at=moment
         )
-        ConsultationEvent.objects.create(
-            consultation=locked,
-            at=moment,
-            actor=actor,
-            action="video_open",
-            from_state=locked.state,
-            to_state=locked.state,
-            detail={"session": session.pk},
-        )
-        audit.record(
+        record_on_case(
             actor,
-            Action.CREATE,
+            locked,
+            "video_open",
+            audit_action=Action.CREATE,
             object_type="consultation_video",
             object_id=session.pk,
-            patient_id=locked.patient_id,
-            detail={"consultation": locked.number},
+            at=moment,
+            detail={"session": session.pk},
         )
-        publish_change(locked, "video_open", locked.state, actor)
     return session
 
 
@@ -188,24 +180,17 @@ def join(actor: User, consultation_id: int, *, open_if_needed: bool = False) -> 
     with transaction.atomic():
         moment = clock.now()
         VideoJoin.objects.create(session=session, user=actor, at=moment)
-        ConsultationEvent.objects.create(
-            consultation=consultation,
-            at=moment,
-            actor=actor,
-            action="video_join",
-            from_state=consultation.state,
-            to_state=consultation.state,
-            detail={"session": session.pk},
-        )
-        audit.record(
+        record_on_case(
             actor,
-            Action.READ,
+            consultation,
+            "video_join",
+            audit_action=Action.READ,
             object_type="consultation_video",
             object_id=session.pk,
-            patient_id=consultation.patient_id,
-            detail={"consultation": consultation.number, "join": True},
+            at=moment,
+            detail={"session": session.pk},
+            audit_detail={"join": True},
         )
-        publish_change(consultation, "video_join", consultation.state, actor)
     return JoinLink(session=session, url=join_url(actor, session), opened=opened)
 
 
@@ -228,23 +213,16 @@ def _close(consultation: Consultation, session: VideoSession, actor: User | None
         pk=session.pk, closed_at__isnull=True
     ).update(closed_at=moment)
     session.closed_at = moment
-    ConsultationEvent.objects.create(
-        consultation=consultation,
-        at=moment,
-        actor=actor,
-        action="video_close",
-        from_state=consultation.state,
-        to_state=consultation.state,
-        detail={"session": session.pk},
-    )
-    audit.record(
+    record_on_case(
         actor,
-        Action.UPDATE,
+        consultation,
+        "video_close",
+        audit_action=Action.UPDATE,
         object_type="consultation_video",
         object_id=session.pk,
-        patient_id=consultation.patient_id,
-        detail={"consultation": consultation.number, "closed": True},
-        actor_name="" if actor else "system",
+        at=moment,
+        detail={"session": session.pk},
+        audit_detail={"closed": True},
     )
 
 

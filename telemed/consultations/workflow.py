@@ -245,6 +245,43 @@ def perform(
     return consultation
 
 
+def record_on_case(
+    actor: User | None,
+    consultation: Consultation,
+    action: str,
+    *,
+    audit_action: str,
+    object_type: str,
+    object_id: object,
+    detail: dict[str, Any] | None = None,
+    audit_detail: dict[str, Any] | None = None,
+    at: Any = None,
+) -> None:
+    """Record something done on a case that leaves its state as it is (an attachment, a
+    video room opened or joined, feedback): the history row, the audit event, and the change
+    published after commit. Call inside the action's transaction."""
+    moment = at or clock.now()
+    ConsultationEvent.objects.create(
+        consultation=consultation,
+        at=moment,
+        actor=actor,
+        action=action,
+        from_state=consultation.state,
+        to_state=consultation.state,
+        detail=detail or {},
+    )
+    audit.record(
+        actor,
+        audit_action,
+        object_type=object_type,
+        object_id=object_id,
+        patient_id=consultation.patient_id,
+        detail={"consultation": consultation.number, **(audit_detail or {})},
+        actor_name="" if actor else "system",
+    )
+    publish_change(consultation, action, consultation.state, actor)
+
+
 def publish_change(
     consultation: Consultation, action: str, before: str, actor: User | None
 ) -> None:
