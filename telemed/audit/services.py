@@ -35,7 +35,9 @@ def record(
     meta = context.current()
     authenticated = actor is not None and actor.is_authenticated
     institution = actor.institution if authenticated and actor is not None else None
-    with transaction.atomic():
+    # No savepoint: inside an action's transaction the event lives and dies with the action,
+    # and outside one this is the transaction.
+    with transaction.atomic(savepoint=False):
         head, _created = AuditChainHead.objects.select_for_update().get_or_create(pk=1)
         event = AuditEvent(
             seq=head.seq + 1,

@@ -259,7 +259,7 @@ def quality_check(
     return _reload(_user(request), consultation_id)
 
 
-@_action("triage", "Assign (or reassign) to an expert")
+@_action("triage", "Assign to an expert (reassign: true to move an assigned case)")
 def triage(request: HttpRequest, consultation_id: int, body: TriageIn) -> dict[str, Any]:
     services.triage(
         _user(request),
@@ -267,6 +267,7 @@ def triage(request: HttpRequest, consultation_id: int, body: TriageIn) -> dict[s
         expert_id=body.expert_id,
         department_id=body.department_id,
         reason=body.reason,
+        reassign=body.reassign,
     )
     return _reload(_user(request), consultation_id)
 

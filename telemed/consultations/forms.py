@@ -256,6 +256,9 @@ class QualityCheckForm(forms.Form):
 
 class TriageForm(forms.Form):
     expert = forms.IntegerField(label=_("Expert"), min_value=1, max_value=2**63 - 1)
+    # What the page offered when the manager opened it: a case another manager assigned in
+    # the meantime must answer 409, not be reassigned.
+    reassign = forms.BooleanField(required=False, widget=forms.HiddenInput)
     reason = forms.CharField(
         label=_("Note (optional)"),
         max_length=2000,

@@ -54,6 +54,9 @@ class TriageIn(Strict):
     expert_id: int
     department_id: int | None = None
     reason: str = Field(default="", max_length=2000)
+    # True to move an assigned or scheduled case to another expert; a plain triage of a case
+    # someone else has just assigned answers 409.
+    reassign: bool = False
 
 
 class ScheduleIn(Strict):

@@ -269,11 +269,15 @@ def triage(
     expert_id: int,
     department_id: int | None = None,
     reason: str = "",
+    reassign: bool = False,
 ) -> Consultation:
-    """Assign to an expert (and so to the expert's institution and department). From an
-    assigned or scheduled case this is a reassignment, which drops the schedule."""
-    current = access(actor, consultation_id)
-    action = "reassign" if current.state in (State.ASSIGNED, State.SCHEDULED) else "triage"
+    """Assign to an expert (and so to the expert's institution and department), or with
+    ``reassign`` move an assigned or scheduled case to another, which drops its schedule.
+
+    The caller says which it means: a manager who triaged a case another manager has just
+    assigned must get 409, not silently reassign it.
+    """
+    action = "reassign" if reassign else "triage"
 
     def assign(consultation: Consultation) -> dict[str, Any]:
         expert = (

@@ -170,35 +170,66 @@ def allowed_actions(actor: User, consultation: Consultation) -> list[str]:
     ]
 
 
+class _Refused(Exception):
+    """A refusal found inside the step's transaction, audited after its rollback."""
+
+    def __init__(self, error: Exception, audit_action: str, reason: str) -> None:
+        super().__init__(reason)
+        self.error, self.audit_action, self.reason = error, audit_action, reason
+
+
 def perform(
     actor: User,
     consultation_id: int,
-    action: str,
+    action: str | Callable[[Consultation], str],
     *,
     reason: str = "",
     change: Callable[[Consultation], dict[str, Any] | None] | None = None,
 ) -> Consultation:
-    """Run one step. ``change`` mutates the locked case (and may write related rows); it
-    runs inside the transaction, so a DomainError it raises leaves nothing behind. What it
-    returns is kept in the history row's detail."""
-    step = STEPS[action]
-    access(actor, consultation_id)
-    with transaction.atomic():
-        consultation = (
-            Consultation.objects.unscoped("row lock on a case just read in scope")
-            .select_for_update()
-            .get(pk=consultation_id)
+    """Run one step. ``action`` may be chosen from the locked case (triage or reassign).
+    ``change`` mutates the locked case (and may write related rows); it runs inside the
+    transaction, so a DomainError it raises leaves nothing behind. What it returns is kept
+    in the history row's detail."""
+    try:
+        return _perform(actor, consultation_id, action, reason, change)
+    except _Refused as refused:
+        # After the rollback, so that the record of the refusal is kept.
+        audit.denied(
+            actor,
+            refused.audit_action,
+            object_type="consultation",
+            object_id=consultation_id,
+            reason=refused.reason,
         )
+        raise refused.error from None
+
+
+def _perform(
+    actor: User,
+    consultation_id: int,
+    chosen: str | Callable[[Consultation], str],
+    reason: str,
+    change: Callable[[Consultation], dict[str, Any] | None] | None,
+) -> Consultation:
+    with transaction.atomic():
+        # The scope check and the row lock are one statement.
+        consultation = (
+            Consultation.objects.visible_to(actor)
+            .select_for_update()
+            .filter(pk=consultation_id)
+            .first()
+        )
+        if consultation is None:
+            raise _Refused(NotFound(gettext("Consultation not found")), Action.READ, "not in scope")
+        action = chosen(consultation) if callable(chosen) else chosen
+        step = STEPS[action]
         if not plays_part(actor, step, consultation):
-            audit.denied(
-                actor,
+            raise _Refused(
+                PermissionDenied(
+                    gettext("You cannot %(verb)s this consultation.") % {"verb": step.verb}
+                ),
                 Action.UPDATE,
-                object_type="consultation",
-                object_id=consultation.pk,
-                reason=f"not the {step.part} for {action}",
-            )
-            raise PermissionDenied(
-                gettext("You cannot %(verb)s this consultation.") % {"verb": step.verb}
+                f"not the {step.part} for {action}",
             )
         policy = policy_for(consultation.kind)
         if step.requires and not getattr(policy, step.requires):

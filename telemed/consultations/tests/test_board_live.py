@@ -149,7 +149,9 @@ def test_a_case_leaving_an_experts_board_is_forwarded_without_details(world):
     async def scenario():
         comm = communicator(team.expert)
         assert (await comm.connect())[0]
-        await database_sync_to_async(services.triage)(team.manager, case.pk, expert_id=other.pk)
+        await database_sync_to_async(services.triage)(
+            team.manager, case.pk, expert_id=other.pk, reassign=True
+        )
         # Reassigned to dr_li: dr_wang's board drops the row, and learns nothing more.
         message = await comm.receive_json_from(timeout=3)
         assert message["type"] == "changed" and message["id"] == case.pk

@@ -13,11 +13,11 @@ from django.urls import URLPattern, reverse
 from django.utils import timezone
 
 from telemed.accounts.models import Role
-from telemed.consultations import urls_cases
+from telemed.consultations import services, urls_cases
 from telemed.consultations.models import Consultation
 from telemed.consultations.testing import CHECKLIST, advance, draft
 from telemed.core import clock
-from telemed.testing import make_user, register, sign_in
+from telemed.testing import make_expert, make_user, register, sign_in
 from telemed.web.tests.catalog import ensure_compiled
 
 
@@ -379,7 +379,8 @@ def test_manager_reassigns_and_cancels(client, team, network):
     page = page_of(client.get(f"/consultations/{case.pk}/"))
     assert 'data-testid="action-reassign"' in page and 'data-testid="action-cancel"' in page
     moved = client.post(
-        f"/consultations/{case.pk}/triage/", {"expert": other.pk, "reason": "王医生出差"}
+        f"/consultations/{case.pk}/triage/",
+        {"expert": other.pk, "reason": "王医生出差", "reassign": "True"},
     )
     assert moved.status_code == 302
     stored = Consultation.objects.unscoped("test").get(pk=case.pk)
@@ -689,3 +690,20 @@ def test_bad_input_never_500(client, team, value):
         dict.fromkeys(("findings", "diagnosis", "icd10_codes", "recommendations"), value),
     )
     assert response.status_code < 500
+
+
+def test_a_triage_page_opened_before_another_managers_triage_answers_409(client, team, network):
+    """Manager A opens the triage page; manager B assigns the case; A's submit must not
+    silently reassign it."""
+    other = make_expert("dr_zhao", network.province, network.cardiology)
+    case = advance(team, draft(team), "accepted")
+    sign_in(client, team.manager)
+    opened = page_of(client.get(f"/consultations/{case.pk}/triage/"))
+    assert 'name="reassign"' in opened
+    services.triage(team.manager, case.pk, expert_id=team.expert.pk)
+    response = client.post(
+        f"/consultations/{case.pk}/triage/", {"expert": other.pk, "reassign": "False"}
+    )
+    assert response.status_code == 409
+    stored = Consultation.objects.unscoped("test").get(pk=case.pk)
+    assert stored.assigned_expert_id == team.expert.pk

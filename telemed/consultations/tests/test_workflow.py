@@ -219,3 +219,13 @@ def test_feedback_after_conclusion(team):
         team.requester, case.pk, rating=5, comment="很有帮助", follow_up="已转诊"
     )
     assert case.feedback.get().rating == 5
+
+
+def test_a_refused_step_is_audited_even_though_it_rolls_back(team):
+    case = advance(team, draft(team), "accepted")
+    with pytest.raises(PermissionDenied):
+        services.triage(team.requester, case.pk, expert_id=team.expert.pk)
+    denied = AuditEvent.objects.filter(
+        actor=team.requester.username, outcome="denied", object_id=str(case.pk)
+    )
+    assert denied.exists()

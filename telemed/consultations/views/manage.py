@@ -65,6 +65,7 @@ def triage(request: HttpRequest, consultation_id: int) -> HttpResponse:
                     consultation_id,
                     expert_id=form.cleaned_data["expert"],
                     reason=form.cleaned_data["reason"],
+                    reassign=form.cleaned_data["reassign"],
                 )
             except NotFound:
                 raise Http404("consultation not found") from None
@@ -78,7 +79,7 @@ def triage(request: HttpRequest, consultation_id: int) -> HttpResponse:
                 messages.success(request, _("Assigned. Now choose a time and a room."))
                 return redirect("consultations:schedule", consultation_id=consultation_id)
     else:
-        form = TriageForm()
+        form = TriageForm(initial={"reassign": "reassign" in allowed})
     context = {
         "consultation": consultation,
         "reassigning": "reassign" in allowed,
