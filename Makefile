@@ -24,7 +24,9 @@ node_modules/.installed: package.json package-lock.json
 assets: node_modules/.installed
 
 messages: install
-	$(BIN)/pybabel compile --use-fuzzy -d telemed/locale -D django >/dev/null
+	@for dir in telemed/locale telemed/*/locale; do \
+	  $(BIN)/pybabel compile --use-fuzzy -d $$dir -D django >/dev/null || exit 1; \
+	done
 
 # Debian packages the real-client tests use (Chromium for Playwright, dcmtk). Installed when
 # missing and we may; otherwise the tests that need them say what is missing.

@@ -71,7 +71,11 @@ def _mount() -> None:
     from telemed.audit.api import router as audit_router
     from telemed.consultations.api import router as consultations_router
     from telemed.consultations.api_media import router as consultation_media_router
+    from telemed.dicom.api import router as dicom_router
     from telemed.directory.api import router as directory_router
+    from telemed.ecg.api import router as ecg_router
+    from telemed.exchange.api import router as exchange_router
+    from telemed.imaging.api import router as imaging_router
     from telemed.notifications.api import router as notifications_router
     from telemed.patients.api import router as patients_router
 
@@ -82,6 +86,10 @@ def _mount() -> None:
     api.add_router("/consultations", consultations_router)
     api.add_router("/consultations", consultation_media_router)
     api.add_router("/notifications", notifications_router)
+    api.add_router("/dicom", dicom_router)
+    api.add_router("/imaging", imaging_router)
+    api.add_router("/ecg", ecg_router)
+    api.add_router("/exchange", exchange_router)
 
 
 _mount()

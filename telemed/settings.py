@@ -62,6 +62,10 @@ INSTALLED_APPS = [
     "telemed.storage",
     "telemed.notifications",
     "telemed.consultations",
+    "telemed.dicom",
+    "telemed.imaging",
+    "telemed.ecg",
+    "telemed.exchange",
     "telemed.web",
     "telemed.demo",
 ]

@@ -23,5 +23,8 @@ urlpatterns = [
     path("board/", include("telemed.consultations.urls_board")),
     path("", include("telemed.consultations.urls_media")),
     path("notifications/", include("telemed.notifications.urls")),
+    path("imaging/", include("telemed.imaging.urls")),
+    path("ecg/", include("telemed.ecg.urls")),
+    path("exchange/", include("telemed.exchange.urls")),
     path("", include("telemed.web.urls")),
 ]

@@ -13,12 +13,16 @@ from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from django.utils.translation.reloader import translation_file_changed
 
-LOCALE = Path(__file__).resolve().parents[2] / "locale"
+PACKAGE = Path(__file__).resolve().parents[2]
 
 
 def ensure_compiled() -> None:
     changed = None
-    for po in LOCALE.glob("*/LC_MESSAGES/*.po"):
+    # The platform's catalogue and each app's own (telemed/<app>/locale).
+    for po in [
+        *PACKAGE.glob("locale/*/LC_MESSAGES/*.po"),
+        *PACKAGE.glob("*/locale/*/LC_MESSAGES/*.po"),
+    ]:
         mo = po.with_suffix(".mo")
         if mo.exists() and mo.stat().st_mtime >= po.stat().st_mtime:
             continue

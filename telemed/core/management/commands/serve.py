@@ -1,6 +1,5 @@
 """Serve the platform: the ASGI web server, and beside it in the same process the periodic
-jobs the apps register (turnaround alerts now; DICOM and MLLP listeners join later) for the
-embedded mode."""
+jobs and the protocol listeners (DICOM, MLLP) the apps register, for the embedded mode."""
 
 from __future__ import annotations
 
@@ -12,20 +11,28 @@ import uvicorn
 from django.conf import settings
 from django.core.management.base import BaseCommand
 
-from telemed.core import jobs
+from telemed.core import jobs, listeners
 
 
-async def serve(config: uvicorn.Config, *, with_jobs: bool = True) -> None:
-    """Run uvicorn until it stops, with the job runner as a task on the same loop."""
+async def serve(
+    config: uvicorn.Config, *, with_jobs: bool = True, with_listeners: bool = True
+) -> None:
+    """Run uvicorn until it stops, with the job runner and the protocol listeners as tasks
+    on the same loop."""
     server = uvicorn.Server(config)
-    runner = asyncio.create_task(jobs.run_forever()) if with_jobs else None
+    tasks = []
+    if with_jobs:
+        tasks.append(asyncio.create_task(jobs.run_forever()))
+    if with_listeners:
+        tasks.extend(asyncio.create_task(each.serve()) for each in listeners.registered())
     try:
         await server.serve()
     finally:
-        if runner is not None:
-            runner.cancel()
+        for task in tasks:
+            task.cancel()
+        for task in tasks:
             with contextlib.suppress(asyncio.CancelledError):
-                await runner
+                await task
 
 
 class Command(BaseCommand):
@@ -39,8 +46,21 @@ class Command(BaseCommand):
             action="store_true",
             help="Do not run the periodic jobs here (another process runs them).",
         )
+        parser.add_argument(
+            "--no-listeners",
+            action="store_true",
+            help="Do not run the DICOM and MLLP listeners here (other processes run them).",
+        )
 
-    def handle(self, *args: Any, host: str, port: int, no_jobs: bool, **options: Any) -> None:
+    def handle(
+        self,
+        *args: Any,
+        host: str,
+        port: int,
+        no_jobs: bool,
+        no_listeners: bool,
+        **options: Any,
+    ) -> None:
         address = f"http://{host}:{port}/"
         self.stdout.write(f"telemed {settings.VERSION} serving {address}")
         if settings.DEMO_MODE:
@@ -65,4 +85,4 @@ class Command(BaseCommand):
         )
         # As uvicorn.run does it (uvloop when installed), with the jobs on the same loop.
         with asyncio.Runner(loop_factory=config.get_loop_factory()) as runner:
-            runner.run(serve(config, with_jobs=not no_jobs))
+            runner.run(serve(config, with_jobs=not no_jobs, with_listeners=not no_listeners))

@@ -1,0 +1,1 @@
+"""The platform's DICOM border: the DIMSE listener (C-ECHO, C-STORE, C-FIND), calling AE titles mapped to institutions, and the registry that hands each stored object to the app that handles its SOP class."""
