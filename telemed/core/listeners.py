@@ -9,20 +9,21 @@ listener runs as its own process (``telemed serve --only NAME``, or the app's ow
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
+from typing import Any
 
 
 @dataclass(frozen=True)
 class Listener:
     name: str
-    serve: Callable[[], Awaitable[None]]
+    serve: Callable[[], Coroutine[Any, Any, None]]
 
 
 _listeners: dict[str, Listener] = {}
 
 
-def register(name: str, serve: Callable[[], Awaitable[None]]) -> None:
+def register(name: str, serve: Callable[[], Coroutine[Any, Any, None]]) -> None:
     """Add (or replace) a listener; ``serve`` runs until its task is cancelled."""
     _listeners[name] = Listener(name, serve)
 
