@@ -66,6 +66,7 @@ INSTALLED_APPS = [
     "telemed.imaging",
     "telemed.ecg",
     "telemed.exchange",
+    "telemed.fhir",
     "telemed.web",
     "telemed.demo",
 ]

@@ -26,5 +26,6 @@ urlpatterns = [
     path("imaging/", include("telemed.imaging.urls")),
     path("ecg/", include("telemed.ecg.urls")),
     path("exchange/", include("telemed.exchange.urls")),
+    path("fhir/", include("telemed.fhir.urls")),
     path("", include("telemed.web.urls")),
 ]

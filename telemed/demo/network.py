@@ -10,11 +10,13 @@ alone and only missing demo accounts are put back.
 from __future__ import annotations
 
 import datetime as dt
+import importlib
 import random
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any, Protocol, TypeVar
 
+from django.apps import apps
 from django.db import models, transaction
 
 from telemed.audit import services as audit
@@ -88,12 +90,30 @@ def load_demo(stdout: Writer | None = None) -> dict[str, Any]:
             "loaded": not already,
             "accounts_created": len(restored),
             **counts(),
+            **app_demos(),
         }
         if not already or restored:
             audit.record(None, Action.ADMIN, object_type="demo", actor_name="demo", detail=summary)
     if stdout is not None:
         _print(stdout, summary, restored)
     return summary
+
+
+def app_demos() -> dict[str, int]:
+    """Each business app's own demo data (``telemed/<app>/demo.py`` with ``load()``, safe to
+    run again: a DICOM node for DEMO_COUNTY, ECG duty rosters); their counts."""
+    loaded: dict[str, int] = {}
+    for config in apps.get_app_configs():
+        if not config.name.startswith("telemed."):
+            continue
+        try:
+            module = importlib.import_module(f"{config.name}.demo")
+        except ModuleNotFoundError as missing:
+            if missing.name != f"{config.name}.demo":
+                raise
+            continue
+        loaded.update(module.load())
+    return loaded
 
 
 def counts() -> dict[str, int]:

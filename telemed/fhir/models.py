@@ -1,0 +1,1 @@
+"""Tables of the FHIR facade (resource versions for vread and history)."""
