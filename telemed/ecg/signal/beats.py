@@ -1,0 +1,105 @@
+"""Beat detection, per-beat windows, median beats and per-lead signal quality (numpy)."""
+
+from __future__ import annotations
+
+import functools
+import warnings
+
+import neurokit2 as nk
+import numpy as np
+from scipy import signal as sps
+
+#: The R-peak detector. Chosen by the accuracy figures in ``bench/ecg_signal.py`` (MIT-BIH
+#: 100, both leads, and simulated records at several rates and noise levels).
+PEAK_METHOD = "neurokit"
+#: Window of a median beat around its R peak, seconds before and after.
+BEFORE_S = 0.35
+AFTER_S = 0.55
+
+
+def clean(lead_uv: np.ndarray, rate: float) -> np.ndarray:
+    """The lead cleaned for detection (neurokit2's 0.5 Hz high-pass and powerline filter)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return np.asarray(nk.ecg_clean(lead_uv, sampling_rate=round(rate)), dtype=float)
+
+
+def detect_r_peaks(cleaned: np.ndarray, rate: float) -> np.ndarray:
+    """R-peak sample indices, sorted and unique."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        _, info = nk.ecg_peaks(
+            cleaned, sampling_rate=round(rate), method=PEAK_METHOD, correct_artifacts=False
+        )
+    peaks = np.unique(np.asarray(info["ECG_R_Peaks"], dtype=np.int64))
+    return peaks[(peaks >= 0) & (peaks < cleaned.size)]
+
+
+@functools.lru_cache(maxsize=32)
+def _smoothing_sos(rate: float) -> np.ndarray:
+    # 40 Hz low-pass for the median beats: keeps the QRS slopes, drops mains and EMG noise.
+    return sps.butter(4, min(40.0, rate * 0.45), btype="low", fs=rate, output="sos")
+
+
+def beat_windows(samples: np.ndarray, peaks: np.ndarray, rate: float) -> tuple[np.ndarray, int]:
+    """Windows (leads, beats, window) around each R peak that fits, and the R offset in them.
+
+    Each window has its own baseline removed (its PR-segment level), so baseline wander
+    between beats does not smear the median beat; no high-pass filter touches the ST
+    segment, whose level is a measurement.
+    """
+    before = round(BEFORE_S * rate)
+    after = round(AFTER_S * rate)
+    usable = peaks[(peaks - before >= 0) & (peaks + after < samples.shape[1])]
+    if usable.size == 0:
+        return np.empty((samples.shape[0], 0, before + after)), before
+    smoothed = sps.sosfiltfilt(_smoothing_sos(float(rate)), samples, axis=1)
+    index = usable[:, None] + np.arange(-before, after)[None, :]
+    windows = smoothed[:, index]
+    windows -= _baseline(windows, before, rate)[..., None]
+    return windows, before
+
+
+def median_beats(windows: np.ndarray, r_at: int, rate: float) -> np.ndarray:
+    """Median beat per lead (leads, window), baseline at zero before the QRS."""
+    if windows.shape[1] == 0:
+        return np.zeros((windows.shape[0], windows.shape[2]))
+    median = np.median(windows, axis=1)
+    return median - _baseline(median, r_at, rate)[:, None]
+
+
+def _baseline(beat: np.ndarray, r_at: int, rate: float) -> np.ndarray:
+    # The isoelectric level is taken 40-80 ms before the R peak's onset region, i.e. the
+    # PR segment: a robust, simple stand-in for the PQ junction.
+    start = max(0, r_at - int(0.12 * rate))
+    stop = max(start + 1, r_at - int(0.07 * rate))
+    return np.median(beat[..., start:stop], axis=-1)
+
+
+def lead_quality(samples: np.ndarray, windows: np.ndarray, r_at: int, rate: float) -> np.ndarray:
+    """Signal quality per lead in 0..1.
+
+    The mean correlation of each beat with the lead's median beat (the idea behind
+    neurokit2's "averageQRS" index, computed for all leads at once), set to 0 for a flat
+    lead (under 20 uV peak to peak: disconnected) or one clipped at its extremes.
+    """
+    n_leads = samples.shape[0]
+    if windows.shape[1] < 2:
+        return np.zeros(n_leads)
+    centred = windows - windows.mean(axis=2, keepdims=True)
+    template = np.median(centred, axis=1, keepdims=True)
+    numerator = (centred * template).sum(axis=2)
+    denominator = np.sqrt((centred**2).sum(axis=2) * (template**2).sum(axis=2)) + 1e-12
+    quality = np.clip(np.median(numerator / denominator, axis=1), 0.0, 1.0)
+    span = np.ptp(samples, axis=1)
+    quality[span < 20.0] = 0.0
+    clipped = _clipped_fraction(samples)
+    quality[clipped > 0.05] = 0.0
+    return quality
+
+
+def _clipped_fraction(samples: np.ndarray) -> np.ndarray:
+    # A saturated amplifier sits on its rail for many consecutive samples.
+    top = samples >= samples.max(axis=1, keepdims=True) - 1e-9
+    bottom = samples <= samples.min(axis=1, keepdims=True) + 1e-9
+    return (top | bottom).mean(axis=1)

@@ -1,0 +1,89 @@
+"""Rate, rhythm and pauses from the R peaks and the P waves of the analysed lead."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from telemed.ecg.signal import codes
+
+#: An RR interval longer than this is a pause (a statement); longer than the critical
+#: limit, a flag.
+PAUSE_S = 2.0
+CRITICAL_PAUSE_S = 3.0
+LOW_RATE_CRITICAL = 40.0
+HIGH_RATE_CRITICAL = 150.0
+#: Irregularity: beat-to-beat variation (RMSSD) and overall spread (CV) of the RR intervals,
+#: both relative to the mean RR. Atrial fibrillation typically shows both above 0.15;
+#: respiratory sinus arrhythmia raises the CV but leaves successive differences small.
+IRREGULAR_NRMSSD = 0.10
+IRREGULAR_CV = 0.08
+MIN_RR_FOR_REGULARITY = 4
+#: A P wave counts as present when the median beat shows one of at least this amplitude and
+#: the beats agree with it (correlation of each beat's P window with the median one).
+P_MIN_UV = 30.0
+P_MIN_CONSISTENCY = 0.5
+
+
+@dataclass(frozen=True)
+class Rhythm:
+    heart_rate_bpm: float | None
+    rr_ms: float | None
+    rhythm: str
+    pauses_s: tuple[float, ...]
+    irregular: bool
+    p_waves: bool
+
+
+def p_waves_present(lead_windows: np.ndarray, r_at: int, rate: float) -> bool:
+    """Whether the beats (beats, window) of one lead carry a consistent P wave."""
+    if lead_windows.shape[0] < 2:
+        return False
+    start = max(0, r_at - int(0.30 * rate))
+    stop = r_at - int(0.07 * rate)
+    segment = lead_windows[:, start:stop]
+    segment = segment - segment.mean(axis=1, keepdims=True)
+    template = np.median(segment, axis=0)
+    # A straight slope (baseline drift, the previous T wave's tail) is not a P wave.
+    x = np.arange(template.size)
+    template = template - np.polyval(np.polyfit(x, template, 1), x)
+    if np.ptp(template) < P_MIN_UV:
+        return False
+    numerator = segment @ template
+    denominator = np.linalg.norm(segment, axis=1) * np.linalg.norm(template) + 1e-12
+    return bool(np.median(numerator / denominator) >= P_MIN_CONSISTENCY)
+
+
+def classify(peaks: np.ndarray, rate: float, p_waves: bool) -> Rhythm:
+    """Heart rate (from the mean RR), the rhythm code and the pauses."""
+    if peaks.size < 2:
+        return Rhythm(None, None, codes.UNDETERMINED_RHYTHM, (), False, p_waves)
+    rr = np.diff(peaks) / rate
+    mean_rr = float(rr.mean())
+    heart_rate = 60.0 / mean_rr
+    pauses = tuple(round(float(x), 2) for x in rr[rr > PAUSE_S])
+    irregular = False
+    if rr.size >= MIN_RR_FOR_REGULARITY:
+        usual = rr[rr <= PAUSE_S] if (rr <= PAUSE_S).sum() >= MIN_RR_FOR_REGULARITY else rr
+        nrmssd = float(np.sqrt(np.mean(np.diff(usual) ** 2)) / usual.mean())
+        cv = float(usual.std() / usual.mean())
+        irregular = nrmssd > IRREGULAR_NRMSSD and cv > IRREGULAR_CV
+    if irregular:
+        rhythm = codes.IRREGULAR_RHYTHM if p_waves else codes.IRREGULAR_POSSIBLE_AF
+    elif not p_waves:
+        rhythm = codes.NON_SINUS_RHYTHM
+    elif heart_rate < 60.0:
+        rhythm = codes.SINUS_BRADYCARDIA
+    elif heart_rate > 100.0:
+        rhythm = codes.SINUS_TACHYCARDIA
+    else:
+        rhythm = codes.SINUS_RHYTHM
+    return Rhythm(
+        heart_rate_bpm=round(heart_rate, 1),
+        rr_ms=round(mean_rr * 1000.0, 1),
+        rhythm=rhythm,
+        pauses_s=pauses,
+        irregular=irregular,
+        p_waves=p_waves,
+    )
