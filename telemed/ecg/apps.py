@@ -6,3 +6,8 @@ class EcgConfig(AppConfig):
     name = "telemed.ecg"
     label = "ecg"
     verbose_name = _("ECG diagnosis")
+
+    def ready(self) -> None:
+        from telemed.ecg import policy
+
+        policy.connect()
