@@ -6,3 +6,13 @@ class ExchangeConfig(AppConfig):
     name = "telemed.exchange"
     label = "exchange"
     verbose_name = _("Data exchange")
+
+    def ready(self) -> None:
+        from django.conf import settings
+
+        from telemed.core import events, jobs, listeners
+        from telemed.exchange import adt, mllp, orders, outbound  # noqa: F401 (handlers)
+
+        listeners.register("mllp", mllp.serve)
+        events.subscribe("consultation.changed", outbound.on_consultation_changed)
+        jobs.register("outbound-delivery", settings.DELIVERY_EVERY_SECONDS, outbound.deliver_due)

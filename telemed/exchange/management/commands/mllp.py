@@ -1,0 +1,25 @@
+"""Run the HL7 v2 MLLP listener alone (at scale, its own process)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from typing import Any
+
+from django.conf import settings
+from django.core.management.base import BaseCommand
+
+from telemed.exchange.mllp import Listener
+
+
+class Command(BaseCommand):
+    help = "Listen for HL7 v2 messages over MLLP on MLLP_HOST:MLLP_PORT."
+
+    def add_arguments(self, parser: Any) -> None:
+        parser.add_argument("--host", default=settings.MLLP_HOST)
+        parser.add_argument("--port", type=int, default=settings.MLLP_PORT)
+
+    def handle(self, *args: Any, host: str, port: int, **options: Any) -> None:
+        self.stdout.write(f"MLLP listener on {host}:{port}")
+        with contextlib.suppress(KeyboardInterrupt):
+            asyncio.run(Listener(host, port).serve_forever())

@@ -1,0 +1,246 @@
+"""The HL7 v2 listener: MLLP (``0x0B`` message ``0x1C 0x0D``) over TCP, on asyncio.
+
+One connection carries any number of messages, each answered with its ACK before the next
+is read (HL7's original-mode, one message in flight per connection; senders that want more
+throughput open more connections). Each message is processed by ``inbound.receive`` in a
+bounded pool of worker threads, so the database never blocks the event loop.
+
+What the listener refuses, without harming the other connections:
+
+- a frame larger than ``MLLP_MAX_BYTES``: the connection is dropped once that many bytes
+  have arrived without an end block; the rest is never read;
+- bytes outside a frame (binary garbage, a sender that forgot MLLP): one AR, then the
+  connection is dropped, since the stream can no longer be trusted to be in step;
+- a frame cut short by the sender closing: an AR for what arrived, then close;
+- a frame begun inside another (the sender gave up on the first): the first is discarded;
+- silence for ``MLLP_IDLE_TIMEOUT`` seconds: the connection is closed;
+- the database failing: no ACK and the connection is dropped, so the sender sends again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import contextlib
+import logging
+from collections.abc import Callable
+
+from django.conf import settings
+from django.db import DatabaseError, close_old_connections
+
+from telemed.core import context
+from telemed.exchange import hl7v2, inbound
+from telemed.exchange.models import Outcome
+
+logger = logging.getLogger(__name__)
+
+CHUNK = 64 * 1024
+
+
+class FrameError(Exception):
+    pass
+
+
+class FrameTooLarge(FrameError):
+    pass
+
+
+class OutsideFrame(FrameError):
+    pass
+
+
+class FrameReader:
+    """Reads MLLP frames from a stream, holding at most ``max_bytes`` of one frame."""
+
+    def __init__(self, reader: asyncio.StreamReader, max_bytes: int) -> None:
+        self.reader = reader
+        self.max_bytes = max_bytes
+        self.buffer = bytearray()
+
+    async def next_frame(self) -> bytes | None:
+        """The next message, or None at a clean end of stream (nothing pending).
+
+        Raises FrameTooLarge, OutsideFrame, or ``asyncio.IncompleteReadError`` (with what
+        arrived as ``partial``) for a frame cut short."""
+        while True:
+            start = self.buffer.find(hl7v2.START_BLOCK)
+            before = self.buffer if start < 0 else self.buffer[:start]
+            # Line endings between frames are tolerated; anything else is garbage.
+            if before.strip(b"\r\n \t"):
+                raise OutsideFrame()
+            if start >= 0:
+                end = self.buffer.find(hl7v2.END_BLOCK, start + 1)
+                if end >= 0:
+                    body = bytes(self.buffer[start + 1 : end])
+                    del self.buffer[: end + 1]
+                    if self.buffer.startswith(hl7v2.CARRIAGE_RETURN):
+                        del self.buffer[:1]
+                    restart = body.rfind(hl7v2.START_BLOCK)
+                    if restart >= 0:
+                        logger.warning("MLLP frame begun inside another; the first is dropped")
+                        body = body[restart + 1 :]
+                    return body
+                if len(self.buffer) - start > self.max_bytes:
+                    raise FrameTooLarge()
+            elif len(self.buffer) > self.max_bytes:
+                raise OutsideFrame()
+            chunk = await self.reader.read(CHUNK)
+            if not chunk:
+                pending = bytes(self.buffer).strip(b"\r\n \t")
+                if pending:
+                    raise asyncio.IncompleteReadError(pending.lstrip(hl7v2.START_BLOCK), None)
+                return None
+            self.buffer += chunk
+
+
+class Listener:
+    """The MLLP server; ``serve_forever`` until cancelled."""
+
+    def __init__(
+        self,
+        host: str | None = None,
+        port: int | None = None,
+        *,
+        max_bytes: int | None = None,
+        idle_timeout: float | None = None,
+        workers: int | None = None,
+    ) -> None:
+        self.host = host or settings.MLLP_HOST
+        self.port = settings.MLLP_PORT if port is None else port
+        self.max_bytes = max_bytes or settings.MLLP_MAX_BYTES
+        self.idle_timeout = idle_timeout or settings.MLLP_IDLE_TIMEOUT
+        self.executor = concurrent.futures.ThreadPoolExecutor(
+            max_workers=workers or settings.MLLP_WORKERS, thread_name_prefix="mllp"
+        )
+        self.server: asyncio.Server | None = None
+
+    async def start(self) -> int:
+        """Bind and start accepting; returns the port (useful with port 0)."""
+        self.server = await asyncio.start_server(self._connection, self.host, self.port)
+        port: int = self.server.sockets[0].getsockname()[1]
+        logger.info("MLLP listener on %s:%s", self.host, port)
+        return port
+
+    async def serve_forever(self) -> None:
+        if self.server is None:
+            await self.start()
+        assert self.server is not None
+        try:
+            await self.server.serve_forever()
+        finally:
+            self.server.close()
+            with contextlib.suppress(Exception):
+                await self.server.wait_closed()
+            self.executor.shutdown(wait=False, cancel_futures=True)
+
+    async def _connection(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        peer = writer.get_extra_info("peername")
+        source = str(peer[0]) if isinstance(peer, tuple) else ""
+        frames = FrameReader(reader, self.max_bytes)
+        loop = asyncio.get_running_loop()
+        try:
+            while True:
+                try:
+                    body = await asyncio.wait_for(frames.next_frame(), self.idle_timeout)
+                except TimeoutError:
+                    logger.info("MLLP connection from %s idle; closing", source)
+                    return
+                except asyncio.IncompleteReadError as exc:
+                    await self._reject(writer, "the frame was cut short (no end block)")
+                    logger.warning(
+                        "truncated MLLP frame from %s (%d bytes)", source, len(exc.partial)
+                    )
+                    return
+                except FrameTooLarge:
+                    logger.warning(
+                        "MLLP frame from %s over %d bytes; connection dropped",
+                        source,
+                        self.max_bytes,
+                    )
+                    return
+                except OutsideFrame:
+                    await self._reject(writer, "data outside an MLLP frame")
+                    logger.warning("data outside an MLLP frame from %s; connection dropped", source)
+                    return
+                if body is None:
+                    return
+                try:
+                    ack = await loop.run_in_executor(self.executor, _receive, body, source)
+                except DatabaseError:
+                    logger.exception("database failed on an HL7 message from %s; no ACK", source)
+                    return
+                writer.write(hl7v2.frame(ack))
+                await writer.drain()
+        except (ConnectionError, OSError):
+            return
+        finally:
+            writer.close()
+            with contextlib.suppress(Exception):
+                await writer.wait_closed()
+
+    async def _reject(self, writer: asyncio.StreamWriter, reason: str) -> None:
+        ack = hl7v2.acknowledgment(
+            None,
+            Outcome.REJECTED,
+            control_id=inbound.new_control_id(),
+            error=reason,
+            error_code="100",
+        )
+        with contextlib.suppress(ConnectionError, OSError):
+            writer.write(hl7v2.frame(ack))
+            await writer.drain()
+
+
+def _receive(body: bytes, source: str) -> bytes:
+    """In a worker thread: one message, with the audit context of this connection."""
+    token = context.set_current(context.RequestMeta(source_ip=source, channel="mllp"))
+    close_old_connections()
+    try:
+        return inbound.receive(body)
+    finally:
+        close_old_connections()
+        context.reset(token)
+
+
+async def serve() -> None:
+    """The registered listener (``telemed serve``): ``MLLP_HOST``:``MLLP_PORT``."""
+    await Listener().serve_forever()
+
+
+def run_in_thread(*, port: int = 0, **options: object) -> tuple[int, Callable[[], None]]:
+    """Start a listener on its own event loop in a daemon thread (tests, the benchmark);
+    returns the bound port and a function that stops it."""
+    import threading
+
+    loop = asyncio.new_event_loop()
+    listener = Listener("127.0.0.1", port, **options)  # type: ignore[arg-type]
+    started: concurrent.futures.Future[int] = concurrent.futures.Future()
+
+    async def main() -> None:
+        try:
+            started.set_result(await listener.start())
+        except Exception as exc:
+            started.set_exception(exc)
+            return
+        await listener.serve_forever()
+
+    def run() -> None:
+        asyncio.set_event_loop(loop)
+        task = loop.create_task(main())
+        with contextlib.suppress(asyncio.CancelledError):
+            loop.run_until_complete(task)
+        loop.close()
+
+    thread = threading.Thread(target=run, name="mllp-listener", daemon=True)
+    thread.start()
+    bound = started.result(timeout=10)
+
+    def stop() -> None:
+        def cancel() -> None:
+            for task in asyncio.all_tasks(loop):
+                task.cancel()
+
+        loop.call_soon_threadsafe(cancel)
+        thread.join(timeout=10)
+
+    return bound, stop

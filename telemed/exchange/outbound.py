@@ -1,0 +1,378 @@
+"""Outbound delivery of signed conclusions: the outbox, the transports, retries.
+
+At least once, never silently lost:
+
+1. ``consultation.changed`` (a case concluded or amended, after its commit) writes one
+   outbox row per active subscription of the requesting institution, keyed by
+   (subscription, conclusion), so writing it twice is harmless. The payload is built then
+   and never changes. Should the process die between the case's commit and that write,
+   ``enqueue_missed`` (run by every delivery turn) finds signed conclusions without their
+   row and writes it.
+2. ``deliver_due`` leases due rows, sends each outside any transaction, and records the
+   attempt in the delivery log: delivered, or retried with exponential back-off
+   (``DELIVERY_RETRY_SECONDS`` doubled per failure up to ``DELIVERY_RETRY_CAP_SECONDS``),
+   or after ``DELIVERY_MAX_ATTEMPTS`` moved to the dead-letter list, from which an operator
+   sends it again (``retry``).
+3. Every attempt carries the row's idempotency key (HTTP ``Idempotency-Key``, MSH-10). A
+   runner that dies after sending but before recording leaves a lapsed lease; the next
+   runner sends again with the same key, and the receiver drops the repeat.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+import socket
+import urllib.error
+import urllib.request
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from django.conf import settings
+from django.db import IntegrityError, connection, transaction
+from django.db.models import Q
+
+from telemed.accounts.models import User
+from telemed.audit import services as audit
+from telemed.audit.models import Action
+from telemed.consultations import fhir
+from telemed.consultations.models import Conclusion
+from telemed.core import clock
+from telemed.core.errors import ValidationFailed
+from telemed.exchange import hl7v2, oru
+from telemed.exchange.models import (
+    DeliveryAttempt,
+    DeliveryState,
+    OutboundMessage,
+    Subscription,
+    Transport,
+)
+from telemed.patients.models import PatientRegistration
+
+logger = logging.getLogger(__name__)
+
+SIGNING_ACTIONS = frozenset({"conclude", "amend"})
+TIMEOUT_SECONDS = 10.0
+LEASE = dt.timedelta(seconds=60)
+MAX_RESPONSE = 2000
+MISSED_WINDOW = dt.timedelta(days=7)
+
+
+# -- writing the outbox ------------------------------------------------------------------
+
+
+def on_consultation_changed(payload: dict[str, Any]) -> None:
+    """Subscriber of ``consultation.changed``: a signed conclusion goes to the outbox."""
+    if payload.get("action") not in SIGNING_ACTIONS:
+        return
+    conclusion = (
+        Conclusion.objects.unscoped("outbound delivery: the newest signed conclusion")
+        .filter(consultation_id=payload["id"])
+        .order_by("-version")
+        .first()
+    )
+    if conclusion is not None:
+        enqueue(conclusion)
+
+
+def _subscriptions_for(institution_id: int) -> list[Subscription]:
+    return list(
+        Subscription.objects.select_related(
+            "member_system__institution", "member_system__service_user"
+        ).filter(
+            active=True,
+            member_system__active=True,
+            member_system__institution_id=institution_id,
+        )
+    )
+
+
+def enqueue(conclusion: Conclusion) -> list[OutboundMessage]:
+    """Write the outbox rows for a conclusion (once per subscription; repeats are no-ops)."""
+    institution_id = conclusion.consultation.requesting_institution_id
+    written = []
+    for subscription in _subscriptions_for(institution_id):
+        row = _enqueue_one(subscription, conclusion.pk)
+        if row is not None:
+            written.append(row)
+    return written
+
+
+def _enqueue_one(subscription: Subscription, conclusion_id: int) -> OutboundMessage | None:
+    key = f"conclusion:{conclusion_id}"
+    if (
+        OutboundMessage.objects.unscoped("outbox idempotency")
+        .filter(subscription=subscription, event_key=key)
+        .exists()
+    ):
+        return None
+    # Read as the subscriber's own system user: a system is only ever sent what its
+    # institution may see.
+    reader = subscription.member_system.service_user
+    conclusion = (
+        Conclusion.objects.visible_to(reader)
+        .select_related("consultation__patient", "signed_by__institution", "consultation")
+        .filter(pk=conclusion_id)
+        .first()
+    )
+    if conclusion is None:
+        logger.warning("subscription %s cannot see conclusion %s", subscription.pk, conclusion_id)
+        return None
+    row = OutboundMessage(
+        subscription=subscription,
+        event_key=key,
+        consultation_id=conclusion.consultation_id,
+        conclusion_id=conclusion.pk,
+    )
+    row.payload, row.content_type = _payload(subscription, conclusion, str(row.idempotency_key))
+    try:
+        with transaction.atomic():
+            row.save(force_insert=True)
+            audit.record(
+                None,
+                Action.EXPORT,
+                object_type="outbound_message",
+                object_id=row.idempotency_key,
+                patient_id=conclusion.consultation.patient_id,
+                detail={"subscription": subscription.pk, "event": key},
+                actor_name="exchange",
+            )
+    except IntegrityError:
+        return None  # written concurrently by another runner
+    return row
+
+
+def _payload(subscription: Subscription, conclusion: Conclusion, key: str) -> tuple[str, str]:
+    if subscription.transport == Transport.REST_HOOK:
+        body = fhir.to_json(fhir.diagnostic_report(conclusion))
+        return json.dumps(body, ensure_ascii=False), "application/fhir+json"
+    record_number = (
+        PatientRegistration.objects.visible_to(subscription.member_system.service_user)
+        .filter(
+            patient_id=conclusion.consultation.patient_id,
+            institution_id=subscription.member_system.institution_id,
+        )
+        .values_list("record_number", flat=True)
+        .first()
+    )
+    return oru.build(conclusion, subscription, key, record_number or ""), "x-application/hl7-v2"
+
+
+def enqueue_missed(limit: int = 200) -> int:
+    """Outbox rows for conclusions signed (within the last week, after the subscription
+    began) that have none: the safety net for a crash between a commit and its event."""
+    written = 0
+    since = clock.now() - MISSED_WINDOW
+    for subscription in Subscription.objects.select_related(
+        "member_system__institution", "member_system__service_user"
+    ).filter(active=True, member_system__active=True):
+        done = (
+            OutboundMessage.objects.unscoped("outbox catch-up")
+            .filter(subscription=subscription)
+            .values("conclusion_id")
+        )
+        missing = (
+            Conclusion.objects.unscoped("outbox catch-up: conclusions without their row")
+            .filter(
+                consultation__requesting_institution_id=subscription.member_system.institution_id,
+                signed_at__gte=max(since, subscription.created_at),
+            )
+            .exclude(pk__in=done)
+            .values_list("pk", flat=True)[:limit]
+        )
+        for conclusion_id in list(missing):
+            if _enqueue_one(subscription, conclusion_id) is not None:
+                written += 1
+    return written
+
+
+# -- sending ------------------------------------------------------------------------------
+
+
+class DeliveryFailed(Exception):
+    def __init__(self, status: str, response: str = "") -> None:
+        super().__init__(status)
+        self.status = status
+        self.response = response
+
+
+@dataclass(frozen=True)
+class Sent:
+    status: str
+    response: str
+
+
+def send(message: OutboundMessage) -> Sent:
+    """One attempt over the subscription's transport; raises DeliveryFailed."""
+    subscription = message.subscription
+    if subscription.transport == Transport.REST_HOOK:
+        return _post(subscription, message)
+    return _mllp(subscription, message)
+
+
+def _post(subscription: Subscription, message: OutboundMessage) -> Sent:
+    headers = {
+        "Content-Type": f"{message.content_type}; charset=utf-8",
+        "Accept": "application/fhir+json",
+        "Idempotency-Key": str(message.idempotency_key),
+    }
+    if subscription.authorization:
+        headers["Authorization"] = subscription.authorization
+    if not subscription.endpoint.startswith(("http://", "https://")):
+        raise DeliveryFailed("misconfigured", "a rest-hook endpoint is an http(s) URL")
+    request = urllib.request.Request(  # noqa: S310 (scheme checked above)
+        subscription.endpoint, data=message.payload.encode("utf-8"), headers=headers, method="POST"
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=TIMEOUT_SECONDS) as response:  # noqa: S310
+            body = response.read(MAX_RESPONSE).decode("utf-8", "replace")
+            return Sent(str(response.status), body)
+    except urllib.error.HTTPError as exc:
+        body = exc.read(MAX_RESPONSE).decode("utf-8", "replace")
+        raise DeliveryFailed(f"HTTP {exc.code}", body) from None
+    except (urllib.error.URLError, OSError) as exc:
+        raise DeliveryFailed("unreachable", str(getattr(exc, "reason", exc))) from None
+
+
+def split_endpoint(endpoint: str) -> tuple[str, int]:
+    host, _, port = endpoint.strip().rpartition(":")
+    if not host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise ValidationFailed(
+            "An MLLP endpoint is host:port", details={"fields": {"endpoint": endpoint}}
+        )
+    return host.strip("[]"), int(port)
+
+
+def _mllp(subscription: Subscription, message: OutboundMessage) -> Sent:
+    host, port = split_endpoint(subscription.endpoint)
+    try:
+        with socket.create_connection((host, port), timeout=TIMEOUT_SECONDS) as sock:
+            sock.sendall(hl7v2.frame(message.payload))
+            reply = bytearray()
+            while hl7v2.END_BLOCK not in reply and len(reply) < 1024 * 1024:
+                chunk = sock.recv(65536)
+                if not chunk:
+                    break
+                reply += chunk
+    except OSError as exc:
+        raise DeliveryFailed("unreachable", str(exc)) from None
+    text = bytes(reply).strip(b"\x0b\x1c\r\n").decode("utf-8", "replace")
+    try:
+        ack = hl7v2.parse(text)
+    except hl7v2.Unprocessable:
+        raise DeliveryFailed("no ACK", text[:MAX_RESPONSE]) from None
+    code = hl7v2.value(ack, "MSA.F1").upper()
+    acknowledged = hl7v2.value(ack, "MSA.F2")
+    if code not in {"AA", "CA"} or acknowledged != str(message.idempotency_key):
+        raise DeliveryFailed(code or "no MSA", text[:MAX_RESPONSE])
+    return Sent(code, text[:MAX_RESPONSE])
+
+
+# -- the delivery turn --------------------------------------------------------------------
+
+
+def backoff(attempts: int) -> dt.timedelta:
+    """The wait after the ``attempts``-th failure: doubling, capped."""
+    seconds = settings.DELIVERY_RETRY_SECONDS * 2 ** min(attempts - 1, 30)
+    return dt.timedelta(seconds=min(seconds, settings.DELIVERY_RETRY_CAP_SECONDS))
+
+
+def lease_due(limit: int = 50) -> list[OutboundMessage]:
+    """Take up to ``limit`` due rows for this runner (a lease of ``LEASE``)."""
+    moment = clock.now()
+    with transaction.atomic():
+        due = (
+            OutboundMessage.objects.unscoped("the delivery runner")
+            .filter(state=DeliveryState.PENDING, next_attempt_at__lte=moment)
+            .filter(Q(leased_until__isnull=True) | Q(leased_until__lt=moment))
+            .order_by("next_attempt_at", "pk")
+        )
+        if connection.features.has_select_for_update_skip_locked:
+            due = due.select_for_update(skip_locked=True)
+        rows = list(due[:limit])
+        OutboundMessage.objects.filter(pk__in=[row.pk for row in rows]).update(
+            leased_until=moment + LEASE
+        )
+    return rows
+
+
+def record(message: OutboundMessage, *, sent: Sent | None, failure: DeliveryFailed | None) -> None:
+    """Write the attempt's outcome (the delivery log row and the new state)."""
+    moment = clock.now()
+    with transaction.atomic():
+        row = (
+            OutboundMessage.objects.unscoped("the delivery runner")
+            .select_for_update()
+            .get(pk=message.pk)
+        )
+        if row.state != DeliveryState.PENDING:
+            return
+        row.attempts += 1
+        DeliveryAttempt.objects.create(
+            message=row,
+            number=row.log.count() + 1,
+            at=moment,
+            succeeded=sent is not None,
+            status=(sent.status if sent else failure.status if failure else "")[:40],
+            response=(sent.response if sent else failure.response if failure else "")[
+                :MAX_RESPONSE
+            ],
+        )
+        row.leased_until = None
+        if sent is not None:
+            row.state, row.delivered_at, row.last_error = DeliveryState.DELIVERED, moment, ""
+        else:
+            assert failure is not None
+            row.last_error = f"{failure.status}: {failure.response}"[:MAX_RESPONSE]
+            if row.attempts >= settings.DELIVERY_MAX_ATTEMPTS:
+                row.state = DeliveryState.DEAD
+                logger.warning("outbound %s dead after %d attempts", row.pk, row.attempts)
+            else:
+                row.next_attempt_at = moment + backoff(row.attempts)
+        row.save()
+
+
+def deliver(message: OutboundMessage) -> bool:
+    """One attempt at one leased row, recorded; True when delivered."""
+    try:
+        sent = send(message)
+    except DeliveryFailed as failure:
+        record(message, sent=None, failure=failure)
+        return False
+    except ValidationFailed as problem:
+        record(message, sent=None, failure=DeliveryFailed("misconfigured", problem.message))
+        return False
+    record(message, sent=sent, failure=None)
+    return True
+
+
+def deliver_due(limit: int = 50) -> dict[str, int]:
+    """One delivery turn (the periodic job, and ``telemed deliver``)."""
+    counts = {"enqueued": enqueue_missed(), "delivered": 0, "failed": 0}
+    for message in lease_due(limit):
+        counts["delivered" if deliver(message) else "failed"] += 1
+    return counts
+
+
+def retry(actor: User, message_ids: Iterable[int]) -> int:
+    """Send dead letters (or failing rows) again now, with a fresh round of attempts."""
+    ids = list(message_ids)
+    with transaction.atomic():
+        rows = OutboundMessage.objects.visible_to(actor).filter(
+            pk__in=ids, state__in=[DeliveryState.DEAD, DeliveryState.PENDING]
+        )
+        chosen = list(rows.values_list("pk", flat=True))
+        OutboundMessage.objects.filter(pk__in=chosen).update(
+            state=DeliveryState.PENDING, attempts=0, next_attempt_at=clock.now(), leased_until=None
+        )
+        for pk in chosen:
+            audit.record(
+                actor,
+                Action.ADMIN,
+                object_type="outbound_message",
+                object_id=pk,
+                detail={"retry": True},
+            )
+    return len(chosen)
