@@ -6,3 +6,9 @@ class DicomConfig(AppConfig):
     name = "telemed.dicom"
     label = "dicom"
     verbose_name = _("DICOM node")
+
+    def ready(self) -> None:
+        from telemed.core import listeners
+        from telemed.dicom.listener import serve
+
+        listeners.register("dicom", serve)

@@ -6,3 +6,11 @@ class ImagingConfig(AppConfig):
     name = "telemed.imaging"
     label = "imaging"
     verbose_name = _("Imaging diagnosis")
+
+    def ready(self) -> None:
+        # Image SOP classes go to imaging at the DICOM border; the imaging kind registers
+        # its step policy (QC with the study's automatic checks).
+        from telemed.imaging import kinds, node
+
+        node.connect()
+        kinds.register_policy()
