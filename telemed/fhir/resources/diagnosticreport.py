@@ -1,0 +1,111 @@
+"""DiagnosticReport <-> a signed conclusion (mapping in ``telemed.consultations.fhir``).
+
+id = ``<consultation number>-v<version>``; an amendment is a new report (status
+``amended``). Read and search only: conclusions are signed by experts on the platform.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from django.db.models import Q, QuerySet
+from fhir.resources.R4B.diagnosticreport import DiagnosticReport
+
+from telemed.consultations import fhir as mapping
+from telemed.consultations.models import Conclusion
+from telemed.fhir.resources import ResourceType, register
+from telemed.fhir.resources.cases import patient_condition, read_audited
+from telemed.fhir.search import Query, alternatives, date_filter, reference_id
+
+if TYPE_CHECKING:
+    from telemed.accounts.models import User
+    from telemed.fhir.resources import ResourceType as Kind
+
+
+def conclusions(user: User) -> QuerySet[Conclusion]:
+    return Conclusion.objects.visible_to(user).select_related(
+        "consultation__patient",
+        "consultation__requesting_institution",
+        "signed_by__institution",
+        "supersedes__consultation",
+    )
+
+
+def conclusion_by_id(user: User, resource_id: str, what: str) -> Conclusion:
+    number, _sep, version = resource_id.rpartition("-v")
+    found = None
+    if number and version.isdigit():
+        found = (
+            conclusions(user).filter(consultation__number=number[:24], version=int(version)).first()
+        )
+    return read_audited(user, found, what, resource_id)
+
+
+def conclusion_condition(name: str, value: str) -> Q:
+    if name in ("patient", "subject"):
+        return patient_condition("consultation__", value)
+    if name == "based-on":
+        numbers = [reference_id(o, "ServiceRequest") for o in alternatives(value)]
+        return Q(consultation__number__in=numbers)
+    if name == "_id":
+        condition = Q(pk__in=[])
+        for option in alternatives(value):
+            number, _sep, version = option.rpartition("-v")
+            if number and version.isdigit():
+                condition |= Q(consultation__number=number, version=int(version))
+        return condition
+    return date_filter("signed_at", value, is_datetime=True)
+
+
+class DiagnosticReportType(ResourceType):
+    name = "DiagnosticReport"
+    model = DiagnosticReport
+    search_params = {
+        "_id": "token",
+        "patient": "reference",
+        "subject": "reference",
+        "based-on": "reference",
+        "status": "token",
+        "issued": "date",
+    }
+    includes = {
+        "DiagnosticReport:based-on": "ServiceRequest",
+        "DiagnosticReport:subject": "Patient",
+    }
+    audit_type = "conclusion"
+
+    def get(self, user: User, resource_id: str) -> Conclusion:
+        return conclusion_by_id(user, resource_id, self.audit_type)
+
+    def patient_id(self, obj: Conclusion) -> int | None:
+        return int(obj.consultation.patient_id)
+
+    def search(self, user: User, query: Query) -> QuerySet[Conclusion]:
+        found = conclusions(user)
+        for name, values in query.match.items():
+            for value in values:
+                if name == "status":
+                    wanted = set(alternatives(value))
+                    condition = Q(pk__in=[])
+                    if "final" in wanted:
+                        condition |= Q(supersedes__isnull=True)
+                    if "amended" in wanted:
+                        condition |= Q(supersedes__isnull=False)
+                    found = found.filter(condition)
+                else:
+                    found = found.filter(conclusion_condition(name, value))
+        return found.order_by("pk")
+
+    def render(self, obj: Conclusion) -> dict[str, Any]:
+        return mapping.to_json(mapping.diagnostic_report(obj))
+
+    def include(self, obj: Conclusion, name: str) -> list[tuple[Kind, str]]:
+        from telemed.fhir.resources.patient import PATIENT
+        from telemed.fhir.resources.servicerequest import SERVICE_REQUEST
+
+        if name == "DiagnosticReport:based-on":
+            return [(SERVICE_REQUEST, obj.consultation.number)]
+        return [(PATIENT, str(obj.consultation.patient.mpi_id))]
+
+
+DIAGNOSTIC_REPORT = register(DiagnosticReportType())
