@@ -33,6 +33,7 @@ from telemed.consultations.schemas import (
     SuggestionOut,
     TriageIn,
 )
+from telemed.consultations.states import SIGNED_STATES
 from telemed.consultations.workflow import allowed_actions
 from telemed.core.errors import NotFound, PermissionDenied
 
@@ -70,8 +71,15 @@ def conclusion_out(conclusion: Conclusion | None) -> dict[str, Any] | None:
     }
 
 
-def detail(user: User, consultation: Consultation) -> dict[str, Any]:
+def detail(
+    user: User, consultation: Consultation, latest: Conclusion | None = None
+) -> dict[str, Any]:
+    """The case as its API shows it. ``consultation`` comes with its related rows (read
+    through ``CASE_RELATED``); ``latest`` is the newest conclusion when the caller has it."""
     c = consultation
+    if latest is None and c.state in SIGNED_STATES:
+        # Conclusions exist only once a case is concluded.
+        latest = c.conclusions.select_related("signed_by").order_by("-version").first()
     return {
         "id": c.pk,
         "number": c.number,
@@ -98,9 +106,7 @@ def detail(user: User, consultation: Consultation) -> dict[str, Any]:
         "first_response_at": c.first_response_at,
         "concluded_at": c.concluded_at,
         "allowed_actions": allowed_actions(user, c),
-        "conclusion": conclusion_out(
-            c.conclusions.select_related("signed_by").order_by("-version").first()
-        ),
+        "conclusion": conclusion_out(latest),
     }
 
 
@@ -120,6 +126,9 @@ def summary(c: Consultation) -> dict[str, Any]:
     }
 
 
+# A step answers with the case as the step left it: the workflow's locked read comes with the
+# related rows (``CASE_RELATED``), so the answer needs no second read. A new draft and
+# feedback are read again.
 def _reload(user: User, consultation_id: int) -> dict[str, Any]:
     return detail(user, queries.visible(user).get(pk=consultation_id))
 
@@ -223,8 +232,9 @@ def get_consultation(request: HttpRequest, consultation_id: int) -> dict[str, An
 )
 def edit(request: HttpRequest, consultation_id: int, body: EditIn) -> dict[str, Any]:
     user = _user(request)
-    services.edit(user, consultation_id, _request(body, set(body.model_fields_set)))
-    return _reload(user, consultation_id)
+    return detail(
+        user, services.edit(user, consultation_id, _request(body, set(body.model_fields_set)))
+    )
 
 
 def _action(path: str, summary_text: str):
@@ -235,33 +245,31 @@ def _action(path: str, summary_text: str):
 
 @_action("submit", "Submit (or resubmit after a return)")
 def submit(request: HttpRequest, consultation_id: int) -> dict[str, Any]:
-    services.submit(_user(request), consultation_id)
-    return _reload(_user(request), consultation_id)
+    return detail(_user(request), services.submit(_user(request), consultation_id))
 
 
 @_action("withdraw", "Withdraw the request")
 def withdraw(request: HttpRequest, consultation_id: int, body: ReasonIn) -> dict[str, Any]:
-    services.withdraw(_user(request), consultation_id, body.reason)
-    return _reload(_user(request), consultation_id)
+    return detail(_user(request), services.withdraw(_user(request), consultation_id, body.reason))
 
 
 @_action("quality-check", "Quality control: accept, or return with reasons")
 def quality_check(
     request: HttpRequest, consultation_id: int, body: QualityCheckIn
 ) -> dict[str, Any]:
-    services.quality_check(
+    checked = services.quality_check(
         _user(request),
         consultation_id,
         accept=body.accept,
         checklist=body.checklist,
         reasons=body.reasons,
     )
-    return _reload(_user(request), consultation_id)
+    return detail(_user(request), checked)
 
 
 @_action("triage", "Assign to an expert (reassign: true to move an assigned case)")
 def triage(request: HttpRequest, consultation_id: int, body: TriageIn) -> dict[str, Any]:
-    services.triage(
+    assigned = services.triage(
         _user(request),
         consultation_id,
         expert_id=body.expert_id,
@@ -269,21 +277,20 @@ def triage(request: HttpRequest, consultation_id: int, body: TriageIn) -> dict[s
         reason=body.reason,
         reassign=body.reassign,
     )
-    return _reload(_user(request), consultation_id)
+    return detail(_user(request), assigned)
 
 
 @_action("schedule", "Book time and a room; 409 names a clash")
 def schedule(request: HttpRequest, consultation_id: int, body: ScheduleIn) -> dict[str, Any]:
-    services.schedule(
+    booked = services.schedule(
         _user(request), consultation_id, start=body.start, end=body.end, room_id=body.room_id
     )
-    return _reload(_user(request), consultation_id)
+    return detail(_user(request), booked)
 
 
 @_action("start", "The expert starts the session")
 def start(request: HttpRequest, consultation_id: int) -> dict[str, Any]:
-    services.start_session(_user(request), consultation_id)
-    return _reload(_user(request), consultation_id)
+    return detail(_user(request), services.start_session(_user(request), consultation_id))
 
 
 @_action("decline", "The expert declines (back to triage)")
@@ -299,19 +306,19 @@ def decline(request: HttpRequest, consultation_id: int, body: ReasonIn) -> dict[
 
 @_action("conclusion", "Sign the conclusion")
 def conclude(request: HttpRequest, consultation_id: int, body: ConclusionIn) -> dict[str, Any]:
-    services.conclude(
+    conclusion = services.conclude(
         _user(request),
         consultation_id,
         signing.ConclusionDraft(
             body.findings, body.diagnosis, tuple(body.icd10_codes), body.recommendations
         ),
     )
-    return _reload(_user(request), consultation_id)
+    return detail(_user(request), conclusion.consultation, conclusion)
 
 
 @_action("amendments", "Amend a signed conclusion with a new signed version")
 def amend(request: HttpRequest, consultation_id: int, body: AmendmentIn) -> dict[str, Any]:
-    services.amend(
+    conclusion = services.amend(
         _user(request),
         consultation_id,
         signing.ConclusionDraft(
@@ -322,19 +329,17 @@ def amend(request: HttpRequest, consultation_id: int, body: AmendmentIn) -> dict
             body.amendment_reason,
         ),
     )
-    return _reload(_user(request), consultation_id)
+    return detail(_user(request), conclusion.consultation, conclusion)
 
 
 @_action("close", "Close after reading the conclusion")
 def close(request: HttpRequest, consultation_id: int) -> dict[str, Any]:
-    services.close(_user(request), consultation_id)
-    return _reload(_user(request), consultation_id)
+    return detail(_user(request), services.close(_user(request), consultation_id))
 
 
 @_action("cancel", "Cancel (managers)")
 def cancel(request: HttpRequest, consultation_id: int, body: ReasonIn) -> dict[str, Any]:
-    services.cancel(_user(request), consultation_id, body.reason)
-    return _reload(_user(request), consultation_id)
+    return detail(_user(request), services.cancel(_user(request), consultation_id, body.reason))
 
 
 @router.post(

@@ -3,6 +3,7 @@ conclusions, attachments, messages, video sessions, feedback."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Self
 
 from django.db import models
@@ -16,6 +17,17 @@ from telemed.core.scoped import PatientDataQuerySet
 
 if TYPE_CHECKING:
     from telemed.accounts.models import User
+
+
+# Kinds that are claimed from a pool widen what an expert sees before any assignment (ECG:
+# the waiting cases of the pools the expert is on duty in). Each takes the expert's user id
+# and returns a condition on Consultation; register from the kind's AppConfig.ready.
+_expert_visibility: list[Callable[[int], Q]] = []
+
+
+def widen_expert_scope(condition: Callable[[int], Q]) -> None:
+    if condition not in _expert_visibility:
+        _expert_visibility.append(condition)
 
 
 class ConsultationQuerySet(PatientDataQuerySet):
@@ -40,6 +52,8 @@ class ConsultationQuerySet(PatientDataQuerySet):
                     "consultation_id"
                 )
             )
+            for widened in _expert_visibility:
+                condition |= widened(scope.grantee_user_id)
         if scope.patient_id:
             condition |= Q(patient_id=scope.patient_id) & ~Q(state=State.DRAFT)
         return self.filter(condition).mark_scoped()

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 from django.utils.functional import Promise
 
 if TYPE_CHECKING:
+    from telemed.accounts.models import User
     from telemed.consultations.models import Consultation
 
 
@@ -43,6 +44,11 @@ class KindPolicy:
     automatic_checks: tuple[AutomaticCheck, ...] = field(default_factory=tuple)
     # Default session length when scheduling, in minutes.
     session_minutes: int = 30
+    # Claimed from a resource pool by an on-duty expert instead of triaged (ECG): the
+    # ``claim`` and ``release`` steps. ``may_claim`` says whether an expert is on duty in
+    # the case's pool now; the engine calls it with the case's row locked.
+    uses_pool: bool = False
+    may_claim: Callable[[User, Consultation], bool] | None = None
 
 
 _policies: dict[str, KindPolicy] = {}

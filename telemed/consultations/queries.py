@@ -14,25 +14,15 @@ from telemed.audit import services as audit
 from telemed.audit.models import Action
 from telemed.consultations.models import Consultation
 from telemed.consultations.states import State, Urgency
-from telemed.consultations.workflow import access
+from telemed.consultations.workflow import CASE_RELATED, access
 from telemed.core import clock
 
 if TYPE_CHECKING:
     from telemed.accounts.models import User
 
-_RELATED = (
-    "patient",
-    "requesting_institution",
-    "assigned_institution",
-    "assigned_expert",
-    "wanted_specialty",
-    "room",
-    "requested_by",
-)
-
 
 def visible(user: User) -> QuerySet[Consultation]:
-    return Consultation.objects.visible_to(user).select_related(*_RELATED)
+    return Consultation.objects.visible_to(user).select_related(*CASE_RELATED)
 
 
 def urgent_first(consultations: QuerySet[Consultation]) -> QuerySet[Consultation]:

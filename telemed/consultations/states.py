@@ -22,6 +22,8 @@ class State(models.TextChoices):
 
 
 TERMINAL = frozenset({State.CLOSED, State.WITHDRAWN, State.CANCELLED})
+# States in which a case has a signed conclusion (and only these).
+SIGNED_STATES = frozenset({State.CONCLUDED, State.CLOSED})
 # States in which the case is with an expert (the expert can read it and act on it).
 WITH_EXPERT = frozenset({State.ASSIGNED, State.SCHEDULED, State.IN_SESSION})
 

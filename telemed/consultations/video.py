@@ -231,6 +231,9 @@ def close_when_ended(payload: dict[str, Any]) -> None:
     consultation_id = payload.get("id")
     if payload.get("state") not in ENDED or not isinstance(consultation_id, int):
         return
+    still_open = VideoSession.objects.unscoped("system: does an ended case have an open room")
+    if not still_open.filter(consultation_id=consultation_id, closed_at__isnull=True).exists():
+        return  # most cases never open a room
     with transaction.atomic():
         consultation = (
             Consultation.objects.unscoped("system: closing the video room of an ended case")

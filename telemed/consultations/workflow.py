@@ -32,6 +32,17 @@ if TYPE_CHECKING:
 
 S = State
 REQUESTER, QC, MANAGER, EXPERT = "requester", "quality_control", "manager", "expert"
+# What a case is shown with: read with the case in one statement wherever it is rendered.
+CASE_RELATED = (
+    "patient",
+    "requesting_institution",
+    "assigned_institution",
+    "assigned_expert",
+    "wanted_specialty",
+    "disease",
+    "room",
+    "requested_by",
+)
 ACTIVE = frozenset(
     {S.SUBMITTED, S.RETURNED, S.ACCEPTED, S.DECLINED, S.ASSIGNED, S.SCHEDULED, S.IN_SESSION}
 )
@@ -45,6 +56,8 @@ class Step:
     target: str | None  # None: the state does not change (an edit, an amendment)
     part: str
     requires: str = ""  # a KindPolicy flag the kind must have for this step
+    # The platform itself may take this step (actor None: a timeout job).
+    by_system: bool = False
 
     def target_for(self, consultation: Consultation, policy: KindPolicy) -> str:
         if self.action == "submit":
@@ -96,6 +109,18 @@ STEPS: dict[str, Step] = {
             MANAGER,
             "uses_triage",
         ),
+        # A pool kind (ECG): an on-duty expert of the case's pool takes it, and gives it
+        # back (or the platform does, when the claim is not reported in time).
+        Step("claim", _("claim"), frozenset({S.ACCEPTED}), S.ASSIGNED, EXPERT, "uses_pool"),
+        Step(
+            "release",
+            _("release"),
+            frozenset({S.ASSIGNED}),
+            S.ACCEPTED,
+            EXPERT,
+            "uses_pool",
+            by_system=True,
+        ),
         Step("schedule", _("schedule"), frozenset({S.ASSIGNED, S.SCHEDULED}), S.SCHEDULED, MANAGER),
         Step(
             "start_session",
@@ -144,11 +169,16 @@ def access(actor: User, consultation_id: int) -> Consultation:
     return consultation
 
 
-def plays_part(actor: User, step: Step, consultation: Consultation) -> bool:
+def plays_part(actor: User | None, step: Step, consultation: Consultation) -> bool:
+    if actor is None:
+        return step.by_system
     if actor.role in EXTRA_ROLES.get(step.action, ()):
         return True
     if actor.role not in PART_ROLES[step.part]:
         return False
+    if step.action == "claim":
+        may_claim = policy_for(consultation.kind).may_claim
+        return may_claim is not None and may_claim(actor, consultation)
     if step.part == REQUESTER:
         return actor.institution_id == consultation.requesting_institution_id
     if step.part == EXPERT:
@@ -179,7 +209,7 @@ class _Refused(Exception):
 
 
 def perform(
-    actor: User,
+    actor: User | None,
     consultation_id: int,
     action: str | Callable[[Consultation], str],
     *,
@@ -189,7 +219,8 @@ def perform(
     """Run one step. ``action`` may be chosen from the locked case (triage or reassign).
     ``change`` mutates the locked case (and may write related rows); it runs inside the
     transaction, so a DomainError it raises leaves nothing behind. What it returns is kept
-    in the history row's detail."""
+    in the history row's detail. ``actor`` None is the platform itself (a timeout job), which
+    takes only the steps marked ``by_system``."""
     try:
         return _perform(actor, consultation_id, action, reason, change)
     except _Refused as refused:
@@ -205,17 +236,25 @@ def perform(
 
 
 def _perform(
-    actor: User,
+    actor: User | None,
     consultation_id: int,
     chosen: str | Callable[[Consultation], str],
     reason: str,
     change: Callable[[Consultation], dict[str, Any] | None] | None,
 ) -> Consultation:
-    with transaction.atomic():
+    # The step's audit events join the chain together at the end of the step.
+    with transaction.atomic(), audit.appended_together():
         # The scope check and the row lock are one statement.
-        consultation = (
+        cases = (
             Consultation.objects.visible_to(actor)
-            .select_for_update()
+            if actor is not None
+            else Consultation.objects.unscoped("a step the platform takes itself")
+        )
+        # The related rows come along for the answer (the API renders the case from this
+        # object), but only the case's own row is locked.
+        consultation = (
+            cases.select_related(*CASE_RELATED)
+            .select_for_update(of=("self",))
             .filter(pk=consultation_id)
             .first()
         )
@@ -271,6 +310,7 @@ def _perform(
             object_id=consultation.pk,
             patient_id=consultation.patient_id,
             detail={"action": action, "from": before, "to": target, "number": consultation.number},
+            actor_name="" if actor else "system",
         )
         publish_change(consultation, action, before, actor)
     return consultation

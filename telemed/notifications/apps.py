@@ -14,7 +14,7 @@ class NotificationsConfig(AppConfig):
         from telemed.core import events, jobs
         from telemed.notifications import rules, sweep
 
-        # The board first: its push is cheap and the wall should not wait for the mail.
+        # The board after commit; the notifications are written with the action itself.
         events.subscribe("consultation.changed", realtime.on_consultation_changed)
-        events.subscribe("consultation.changed", rules.on_consultation_changed)
+        events.subscribe("consultation.changed", rules.on_consultation_changed, in_transaction=True)
         jobs.register("turnaround-sweep", 60, sweep.sweep_overdue)

@@ -1,6 +1,7 @@
-"""Telling people: ``notify`` writes one in-app notification per recipient after the
-caller's transaction commits, pushes it to the recipient's open pages ("user-<id>" group),
-and for urgent and emergency matters also sends email/SMS through the adapters.
+"""Telling people: ``notify`` writes one in-app notification per recipient in the caller's
+transaction (so a notification exists exactly when its action does), and once that commits
+pushes it to the recipient's open pages ("user-<id>" group) and, for urgent and emergency
+matters, also sends email/SMS through the adapters.
 
 Titles and texts are rendered in the platform's language (``settings.LANGUAGE_CODE``) when
 written; they name the case by its number and never carry patient details.
@@ -48,18 +49,24 @@ def notify(
     link: str = "",
     *,
     urgency: str = "routine",
-) -> None:
+) -> list[Notification]:
     """Tell each recipient (users or user ids; duplicates and None dropped; inactive users
-    skipped). Inside a transaction nothing happens until it commits."""
+    skipped). Inside a transaction the notifications are written with it, so they exist
+    exactly when the action does, and nothing is pushed or sent until it commits."""
     ids = _ids(recipients)
     if not ids:
-        return
-    transaction.on_commit(lambda: deliver(ids, kind, str(title), str(body), link, urgency=urgency))
+        return []
+    if transaction.get_connection().in_atomic_block:
+        return deliver(ids, kind, str(title), str(body), link, urgency=urgency)
+    with transaction.atomic():
+        return deliver(ids, kind, str(title), str(body), link, urgency=urgency)
 
 
 def deliver(
     ids: list[int], kind: str, title: str, body: str, link: str, *, urgency: str = "routine"
 ) -> list[Notification]:
+    """Write the notifications in the caller's transaction; push them to the recipients'
+    open pages, and send urgent ones outside, once it commits."""
     from telemed.accounts.models import User
 
     recipients = list(User.objects.filter(pk__in=ids, is_active=True))
@@ -68,13 +75,24 @@ def deliver(
     moment = clock.now()
     title = title[:200]
     link = link[:300]
-    with transaction.atomic():
-        created = Notification.objects.bulk_create(
-            Notification(
-                recipient=user, kind=kind, title=title, body=body, link=link, created_at=moment
-            )
-            for user in recipients
+    created = Notification.objects.bulk_create(
+        Notification(
+            recipient=user, kind=kind, title=title, body=body, link=link, created_at=moment
         )
+        for user in recipients
+    )
+    transaction.on_commit(lambda: _announce(recipients, created, urgency, title, body, link))
+    return created
+
+
+def _announce(
+    recipients: list[User],
+    created: list[Notification],
+    urgency: str,
+    title: str,
+    body: str,
+    link: str,
+) -> None:
     counts = _unread_counts([user.pk for user in recipients])
     for notification in created:
         push.group_send(
@@ -87,7 +105,6 @@ def deliver(
             },
         )
     adapters.send_outside(recipients, urgency, title, body, link)
-    return created
 
 
 def as_dict(notification: Notification) -> dict[str, Any]:

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from django.db import IntegrityError, transaction
+from django.db.models import ForeignObjectRel
 
 from telemed.accounts.models import Role
 from telemed.audit import services as audit
@@ -295,7 +296,8 @@ def grant_access(
     expires_at: dt.datetime | None = None,
 ) -> PatientAccessGrant:
     """Let ``user`` read ``patient`` (called by workflows that assign an expert)."""
-    with transaction.atomic():
+    # No savepoint: the grant lives and dies with the assignment that writes it.
+    with transaction.atomic(savepoint=False):
         grant = PatientAccessGrant.objects.create(
             patient=patient,
             user=user,
@@ -318,7 +320,7 @@ def grant_access(
 
 def revoke_access(revoked_by: User | None, *, source: str) -> int:
     """End every grant written for ``source`` (the assignment ended)."""
-    with transaction.atomic():
+    with transaction.atomic(savepoint=False):
         grants = PatientAccessGrant.objects.unscoped("revoking by source").filter(
             source=source, revoked_at__isnull=True
         )
@@ -333,3 +335,182 @@ def revoke_access(revoked_by: User | None, *, source: str) -> int:
                 actor_name="system",
             )
     return count
+
+
+def correct_identity(
+    actor: User,
+    patient: Patient,
+    *,
+    birth_date: dt.date | None = None,
+    resident_id: str | None = None,
+) -> Patient:
+    """Correct the date of birth or set the resident ID of a patient the actor can already
+    see (a hospital system's update message, say). The resident ID must agree with the date
+    of birth and belong to no one else; a patient's existing resident ID is not replaced
+    (two numbers for one person is a merge for the MPI steward, not an update)."""
+    if actor.role not in REGISTERING_ROLES:
+        audit.denied(
+            actor,
+            Action.UPDATE,
+            object_type="patient",
+            object_id=patient.pk,
+            reason="role cannot change patients",
+        )
+        raise PermissionDenied("Your role cannot change patient records")
+    new_id = identifiers.normalise(resident_id) if resident_id else None
+    with transaction.atomic():
+        locked = (
+            Patient.objects.unscoped("row lock on a patient already read in scope")
+            .select_for_update()
+            .get(pk=patient.pk)
+        )
+        changes: dict[str, str] = {}
+        if birth_date is not None and birth_date != locked.birth_date:
+            if birth_date > clock.now().date():
+                raise ValidationFailed(
+                    "The patient record is not valid",
+                    details={"fields": {"birth_date": "is in the future"}},
+                )
+            changes["birth_date"] = str(locked.birth_date)
+            locked.birth_date = birth_date
+        if new_id and new_id != locked.resident_id:
+            if locked.resident_id:
+                raise Conflict(
+                    "This patient already has a different resident ID number",
+                    details={"fields": {"resident_id": "differs from the one on record"}},
+                )
+            changes["resident_id"] = ""
+            locked.resident_id = new_id
+        if locked.resident_id:
+            problem = identifiers.problem_with(locked.resident_id, locked.birth_date)
+            if problem:
+                raise ValidationFailed(
+                    "The patient record is not valid",
+                    details={"fields": {"resident_id": problem}},
+                )
+        if not changes:
+            return locked
+        locked.updated_at = clock.now()
+        try:
+            with transaction.atomic():
+                locked.save(update_fields=[*changes, "updated_at"])
+        except IntegrityError:
+            raise Conflict(
+                "This resident ID number is registered to a different person",
+                details={"fields": {"resident_id": "belongs to another person"}},
+            ) from None
+        audit.record(
+            actor,
+            Action.UPDATE,
+            object_type="patient",
+            object_id=locked.pk,
+            patient_id=locked.pk,
+            detail={"changed": sorted(changes), "before": changes},
+        )
+    return locked
+
+
+MERGING_ROLES = frozenset({Role.ADMINISTRATOR, Role.SYSTEM})
+
+
+def merge_patients(actor: User, survivor: Patient, merged: Patient) -> Patient:
+    """Fold ``merged`` into ``survivor`` (two records of one person) and delete ``merged``.
+
+    Both must be in the actor's scope (fetch them scoped first). Every row that points at the
+    merged record, in any app, is moved to the survivor: registrations (where the survivor
+    is already registered at the same institution, the merged record number is dropped and
+    named in the audit event), consents, grants, consultations and whatever later apps add.
+    The survivor takes the merged resident ID when it has none; two different resident IDs
+    are refused, as is merging two records that both have a patient account.
+    """
+    if actor.role not in MERGING_ROLES:
+        audit.denied(
+            actor,
+            Action.UPDATE,
+            object_type="patient",
+            object_id=merged.pk,
+            reason="role cannot merge patients",
+        )
+        raise PermissionDenied("Your role cannot merge patient records")
+    if survivor.pk == merged.pk:
+        raise ValidationFailed("A patient record cannot be merged into itself")
+    with transaction.atomic():
+        records = {
+            p.pk: p
+            for p in Patient.objects.unscoped("row locks on patients already read in scope")
+            .select_for_update()
+            .filter(pk__in=[survivor.pk, merged.pk])
+        }
+        keep, gone = records[survivor.pk], records[merged.pk]
+        if keep.resident_id and gone.resident_id and keep.resident_id != gone.resident_id:
+            raise Conflict(
+                "The two records have different resident ID numbers: they are not one person",
+                details={"fields": {"resident_id": "differs"}},
+            )
+        dropped = _move_registrations(keep, gone)
+        moved: dict[str, int] = {}
+        # Hidden reverse relations too (related_name="+"), so that no app's reference is
+        # left pointing at the deleted record.
+        for relation in Patient._meta._get_fields(forward=False, reverse=True, include_hidden=True):
+            if not isinstance(relation, ForeignObjectRel) or relation.many_to_many:
+                continue
+            related = relation.related_model
+            if related is PatientRegistration or not isinstance(related, type):
+                continue
+            field_name = relation.field.name
+            manager = related._base_manager
+            rows = manager.filter(**{field_name: gone})
+            if related is Patient:
+                rows = rows.exclude(pk=keep.pk)
+            if (
+                relation.one_to_one
+                and rows.exists()
+                and manager.filter(**{field_name: keep}).exists()
+            ):
+                raise Conflict(
+                    "Both records are linked to an account; unlink one before merging",
+                    details={"relation": related._meta.label},
+                )
+            count = rows.update(**{field_name: keep})
+            if count:
+                moved[related._meta.label] = count
+        resident_id = gone.resident_id
+        gone_pk = gone.pk
+        gone.delete()
+        if resident_id and not keep.resident_id:
+            keep.resident_id = resident_id
+        keep.updated_at = clock.now()
+        keep.save(update_fields=["resident_id", "updated_at"])
+        detail = {"merged": gone_pk, "moved": moved, "dropped_record_numbers": dropped}
+        audit.record(
+            actor,
+            Action.UPDATE,
+            object_type="patient",
+            object_id=keep.pk,
+            patient_id=keep.pk,
+            detail={"merge": "survivor", **detail},
+        )
+        audit.record(
+            actor,
+            Action.DELETE,
+            object_type="patient",
+            object_id=gone_pk,
+            patient_id=gone_pk,
+            detail={"merge": "merged into", "survivor": keep.pk},
+        )
+    return keep
+
+
+def _move_registrations(keep: Patient, gone: Patient) -> list[str]:
+    """Move the merged record's registrations; returns those dropped as duplicates."""
+    registrations = PatientRegistration.objects.unscoped("moving registrations in a merge")
+    held = set(registrations.filter(patient=keep).values_list("institution_id", flat=True))
+    dropped = []
+    for registration in registrations.filter(patient=gone):
+        if registration.institution_id in held:
+            dropped.append(f"{registration.institution_id}:{registration.record_number}")
+            registration.delete()
+        else:
+            registration.patient = keep
+            registration.save(update_fields=["patient"])
+    return dropped
