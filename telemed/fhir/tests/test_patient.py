@@ -64,7 +64,9 @@ def test_it_searches_with_the_common_parameters(his, other_his):
 
 def test_it_pages_with_stable_links(his):
     for number in range(5):
-        his.call("POST", "/fhir/Patient", make.patient(f"H-000{number}", f"张{'一二三四五'[number]}"))
+        his.call(
+            "POST", "/fhir/Patient", make.patient(f"H-000{number}", f"张{'一二三四五'[number]}")
+        )
     seen = []
     url = "/fhir/Patient?gender=female&_count=2&_total=accurate"
     while url:
@@ -86,7 +88,10 @@ def test_conditional_create_returns_the_existing_patient(his):
     assert again.json_body["id"] == created.json_body["id"]
     assert Patient.objects.unscoped("test").count() == 1
     fresh = his.call(
-        "POST", "/fhir/Patient", make.patient("H-0009", "赵丽"), headers={"If-None-Exist": "identifier=H-0009"}
+        "POST",
+        "/fhir/Patient",
+        make.patient("H-0009", "赵丽"),
+        headers={"If-None-Exist": "identifier=H-0009"},
     )
     assert fresh.status_code == 201
 
@@ -95,9 +100,13 @@ def test_update_with_if_match_keeps_versions(his):
     created = his.call("POST", "/fhir/Patient", make.patient()).json_body
     changed = {**created, "telecom": [{"system": "phone", "value": "13911112222"}]}
     changed.pop("meta")
-    stale = his.call("PUT", f"/fhir/Patient/{created['id']}", changed, headers={"If-Match": 'W/"7"'})
+    stale = his.call(
+        "PUT", f"/fhir/Patient/{created['id']}", changed, headers={"If-Match": 'W/"7"'}
+    )
     assert "version 1" in outcome(stale, 412)
-    updated = his.call("PUT", f"/fhir/Patient/{created['id']}", changed, headers={"If-Match": 'W/"1"'})
+    updated = his.call(
+        "PUT", f"/fhir/Patient/{created['id']}", changed, headers={"If-Match": 'W/"1"'}
+    )
     assert updated.status_code == 200, updated.content
     assert updated["ETag"] == 'W/"2"'
     assert updated.json_body["telecom"][0]["value"] == "13911112222"
