@@ -202,9 +202,15 @@ def referenced(user: User, reference: Any, expected: str, where: str) -> tuple[R
         ) from None
 
 
+_loaded = False
+
+
 def _load_all() -> None:
-    if _registry:
+    # A flag, not "is the registry empty": importing one module registers that type alone.
+    global _loaded
+    if _loaded:
         return
+    _loaded = True
     from telemed.fhir.resources import (  # noqa: F401 - each module registers its type
         appointment,
         auditevent,

@@ -37,9 +37,11 @@ class His:
         headers: dict[str, str] | None = None,
         content_type: str = "application/fhir+json",
         token: str | None = None,
+        language: str = "en",
     ) -> Any:
         client = Client()
-        extra = {f"HTTP_{k.upper().replace('-', '_')}": v for k, v in (headers or {}).items()}
+        extra = {"HTTP_ACCEPT_LANGUAGE": language}
+        extra.update({f"HTTP_{k.upper().replace('-', '_')}": v for k, v in (headers or {}).items()})
         extra["HTTP_AUTHORIZATION"] = f"Bearer {self.token if token is None else token}"
         data = (
             body if isinstance(body, str | bytes) else json.dumps(body) if body is not None else ""

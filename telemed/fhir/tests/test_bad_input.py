@@ -93,7 +93,7 @@ def test_a_transaction_whose_second_entry_fails_writes_nothing(his):
     response = his.call("POST", "/fhir", bundle)
     diagnostics = outcome(response, 422)
     assert "Bundle.entry[1]" in response.json_body["issue"][0]["expression"]
-    assert "not valid" in diagnostics
+    assert "wanted_specialty" in diagnostics
     assert counts() == (0, 0)
 
     broken = make.consultation_bundle()
