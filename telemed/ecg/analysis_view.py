@@ -38,7 +38,7 @@ def flags(analysis: dict[str, Any]) -> list[str]:
 
 
 def is_critical(analysis: dict[str, Any]) -> bool:
-    return bool(flags(analysis))
+    return bool(analysis.get("critical")) or bool(flags(analysis))
 
 
 def rhythm(analysis: dict[str, Any]) -> str:
@@ -59,10 +59,9 @@ def statements(analysis: dict[str, Any]) -> list[str]:
 
 def measurements(analysis: dict[str, Any]) -> dict[str, float | None]:
     """The pre-filled measurements (None where the analysis could not measure)."""
-    source = analysis.get("measurements") or {}
     out: dict[str, float | None] = {}
     for name, _unit in MEASUREMENTS:
-        value = source.get(name) if isinstance(source, dict) else None
+        value = analysis.get(name)
         out[name] = round(float(value), 1) if isinstance(value, int | float) else None
     return out
 

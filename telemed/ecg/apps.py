@@ -8,6 +8,11 @@ class EcgConfig(AppConfig):
     verbose_name = _("ECG diagnosis")
 
     def ready(self) -> None:
-        from telemed.ecg import policy
+        from telemed.core import body_limits, events
+        from telemed.ecg import jobs, policy, realtime
 
         policy.connect()
+        events.subscribe("consultation.changed", realtime.on_consultation_changed)
+        jobs.connect()
+        for prefix in ("/api/ecg/cases", "/ecg/new/"):
+            body_limits.register(prefix, jobs.upload_limit)

@@ -168,6 +168,21 @@ def _read(upload: Upload) -> bytes:
     return upload if isinstance(upload, bytes) else upload.read()
 
 
+def main_file(names: list[str], main: str) -> str:
+    """The record's main file: as named, else the one WFDB header, else the only file."""
+    if main:
+        return main
+    headers = [name for name in names if name.lower().endswith(".hea")]
+    if len(headers) == 1:
+        return headers[0]
+    if len(names) == 1:
+        return names[0]
+    raise ValidationFailed(
+        gettext("Say which file is the record's main file"),
+        details={"fields": {"main": gettext("required with several files")}},
+    )
+
+
 def claim(actor: User, consultation_id: int) -> Consultation:
     """Take a waiting ECG from the pool. Exactly one of many experts clicking at once gets it
     (the engine locks the row); the others get ``Taken`` naming the winner."""

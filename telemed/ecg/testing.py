@@ -7,12 +7,8 @@ city A sub-centre as the escalation pool. ``ten`` experts are on duty in the cou
 from __future__ import annotations
 
 import datetime as dt
-import functools
-import tempfile
 from dataclasses import dataclass, field
-from pathlib import Path
-
-import numpy as np
+from typing import Any
 
 from telemed.accounts.models import Role, User
 from telemed.consultations.models import Consultation
@@ -83,54 +79,17 @@ def build_world(network: Network, *, experts: int = 3) -> EcgWorld:
     )
 
 
-@functools.cache
-def _simulated(seconds: float, rate: int, heart_rate: int, leads: int) -> np.ndarray:
-    import neurokit2 as nk
+def wfdb_files(*, name: str = "rec", **signal: Any) -> dict[str, bytes]:
+    """A synthetic 12-lead WFDB record (the signal side's known-answer builder); ``signal``
+    goes to ``synthetic`` (``heart_rate=180`` for a critical one)."""
+    from telemed.ecg.tests.signal_fixtures import synthetic
+    from telemed.ecg.tests.signal_fixtures import wfdb_files as write
 
-    if leads == 12:
-        frame = nk.ecg_simulate(
-            duration=seconds,
-            sampling_rate=rate,
-            heart_rate=heart_rate,
-            method="multileads",
-            random_state=7,
-        )
-        return np.asarray(frame.to_numpy().T, dtype=float) * 1000.0
-    lead = nk.ecg_simulate(
-        duration=seconds, sampling_rate=rate, heart_rate=heart_rate, random_state=7
-    )
-    return np.tile(np.asarray(lead, dtype=float) * 1000.0, (leads, 1))
+    record, _truth = synthetic(**signal)
+    return write(record, name=name)
 
 
-def wfdb_files(
-    *,
-    seconds: float = 10,
-    rate: int = 500,
-    heart_rate: int = 70,
-    leads: int = 12,
-    name: str = "rec",
-) -> dict[str, bytes]:
-    """A simulated WFDB record (``NAME.hea`` + ``NAME.dat``), in millivolts as carts write."""
-    import wfdb
-
-    from telemed.ecg.signal.record import STANDARD_LEADS
-
-    signal = _simulated(seconds, rate, heart_rate, leads) / 1000.0
-    names = list(STANDARD_LEADS[:leads]) if leads <= 12 else [f"L{i}" for i in range(leads)]
-    with tempfile.TemporaryDirectory() as tmp:
-        wfdb.wrsamp(
-            name,
-            fs=rate,
-            units=["mV"] * leads,
-            sig_name=names,
-            p_signal=signal.T,
-            fmt=["16"] * leads,
-            write_dir=tmp,
-        )
-        return {p.name: p.read_bytes() for p in Path(tmp).iterdir()}
-
-
-def send(world: EcgWorld, **kwargs: object) -> Consultation:
-    """A township-style ECG submitted by the world's requester (simulated, 12 leads)."""
-    files = wfdb_files(**kwargs)  # type: ignore[arg-type]
+def send(world: EcgWorld, **signal: Any) -> Consultation:
+    """A township-style ECG submitted by the world's requester (synthetic, 12 leads)."""
+    files = wfdb_files(**signal)
     return services.submit_ecg(world.requester, world.patient, files, main="rec.hea")

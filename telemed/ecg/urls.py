@@ -1,8 +1,19 @@
-"""The ecg app's pages."""
+"""The ecg app's pages (mounted at /ecg/)."""
 
 from __future__ import annotations
 
-from typing import Any
+from django.urls import URLPattern, path
+
+from telemed.ecg import views
 
 app_name = "ecg"
-urlpatterns: list[Any] = []
+urlpatterns: list[URLPattern] = [
+    path("", views.worklist, name="worklist"),
+    path("new/", views.new, name="new"),
+    path("<int:consultation_id>/", views.case, name="case"),
+    path("<int:consultation_id>/claim/", views.claim, name="claim"),
+    path("<int:consultation_id>/release/", views.release, name="release"),
+    path("<int:consultation_id>/report/", views.report, name="report"),
+    path("<int:consultation_id>/report/fragment/", views.report_fragment, name="report_fragment"),
+    path("<int:consultation_id>/report.pdf", views.report_pdf, name="report_pdf"),
+]
