@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from telemed.ecg.signal import beats, codes, measure, rhythm
+from telemed.ecg.signal import beats, codes, delineate, measure, rhythm
 from telemed.ecg.signal.record import EcgRecord
 
 logger = logging.getLogger(__name__)
@@ -33,6 +33,8 @@ MAX_TRIES = 3
 #: A lead is measurable at this quality (median beat correlation) or above.
 MEASURABLE_QUALITY = 0.6
 GOOD_QUALITY = 0.8
+#: Leads at this quality or above take part in the median-beat delineation and ST.
+LEAD_USABLE = 0.5
 #: Median beats and quality use an evenly spread subset of at most this many beats.
 MAX_TEMPLATE_BEATS = 120
 #: QTc above this (ms) is a "prolonged QTc" statement; PR and QRS limits likewise.
@@ -100,7 +102,7 @@ def unmeasurable(reason: str, **known: Any) -> Analysis:
 
 def _analyze(record: EcgRecord) -> Analysis:
     rate = record.sampling_rate
-    lead_name, cleaned, peaks, quality = _choose_lead(record)
+    lead_name, peaks, quality = _choose_lead(record)
     lead_index = record.leads.index(lead_name)
     if peaks.size < 2:
         return unmeasurable(
@@ -120,20 +122,26 @@ def _analyze(record: EcgRecord) -> Analysis:
             lead_quality=lead_quality,
             beats=tuple(int(p) for p in peaks),
         )
+    good = quality >= LEAD_USABLE
+    good[lead_index] = True
     median = beats.median_beats(windows, r_at, rate)
-    p_waves = rhythm.p_waves_present(windows[lead_index], r_at, rate)
+    qrs_on, qrs_off = delineate.qrs_bounds(median[good], r_at, rate)
+    median = beats.rebaseline(median, qrs_on, rate)
+    p_waves = rhythm.p_waves_present(windows[lead_index], qrs_on, rate)
     rhy = rhythm.classify(peaks, rate, p_waves)
-    spans = measure.intervals(cleaned, peaks, rate)
-    pr_ms = spans.pr_ms if p_waves else None
+    rr_s = (rhy.rr_ms or 1000.0) / 1000.0
+    t_end = delineate.t_end(median[good], qrs_off, r_at, rate, rr_s)
+    earliest = t_end - int(rr_s * rate) if t_end is not None else None
+    p_on = delineate.p_onset(median[good], qrs_on, rate, earliest) if p_waves else None
+    pr_ms = measure.interval_ms(p_on, qrs_on, rate, "pr")
+    qrs_ms = measure.interval_ms(qrs_on, qrs_off, rate, "qrs")
+    qt_ms = measure.interval_ms(qrs_on, t_end, rate, "qt")
     qtc_b = qtc_f = None
-    if spans.qt_ms is not None and rhy.rr_ms:
-        rr_s = rhy.rr_ms / 1000.0
-        qtc_b = round(spans.qt_ms / math.sqrt(rr_s), 1)
-        qtc_f = round(spans.qt_ms / rr_s ** (1.0 / 3.0), 1)
-    onset = round((spans.qrs_onset_s or 0.04) * rate)
-    offset = round((spans.qrs_offset_s or 0.05) * rate)
-    axis = measure.frontal_axis(record, median, r_at, (r_at - onset, r_at + offset + 1))
-    st_levels, st_pairs = measure.st_elevation(record, median, r_at + offset, rate, lead_quality)
+    if qt_ms is not None and rhy.rr_ms:
+        qtc_b = round(qt_ms / math.sqrt(rr_s), 1)
+        qtc_f = round(qt_ms / rr_s ** (1.0 / 3.0), 1)
+    axis = measure.frontal_axis(record, median, r_at, (qrs_on, qrs_off))
+    st_levels, st_pairs = measure.st_elevation(record, median, qrs_off, rate, lead_quality)
 
     statements: list[str] = []
     flags: list[str] = []
@@ -143,7 +151,7 @@ def _analyze(record: EcgRecord) -> Analysis:
         statements.append(codes.PROLONGED_PR)
     if pr_ms is not None and pr_ms < SHORT_PR_MS:
         statements.append(codes.SHORT_PR)
-    if spans.qrs_ms is not None and spans.qrs_ms >= WIDE_QRS_MS:
+    if qrs_ms is not None and qrs_ms >= WIDE_QRS_MS:
         statements.append(codes.WIDE_QRS)
     if qtc_b is not None and qtc_b > LONG_QTC_MS:
         statements.append(codes.PROLONGED_QTC)
@@ -164,8 +172,8 @@ def _analyze(record: EcgRecord) -> Analysis:
         heart_rate_bpm=rhy.heart_rate_bpm,
         rr_ms=rhy.rr_ms,
         pr_ms=pr_ms,
-        qrs_ms=spans.qrs_ms,
-        qt_ms=spans.qt_ms,
+        qrs_ms=qrs_ms,
+        qt_ms=qt_ms,
         qtc_bazett_ms=qtc_b,
         qtc_fridericia_ms=qtc_f,
         axis_deg=axis,
@@ -182,12 +190,12 @@ def _analyze(record: EcgRecord) -> Analysis:
     )
 
 
-def _choose_lead(record: EcgRecord) -> tuple[str, np.ndarray, np.ndarray, np.ndarray]:
+def _choose_lead(record: EcgRecord) -> tuple[str, np.ndarray, np.ndarray]:
     """The lead to detect beats on: the first preferred lead of good quality, judged on its
     own beats; after ``MAX_TRIES`` leads, the best of those tried."""
     order = [n for n in PREFERRED_LEADS if record.has_lead(n)]
     order += [n for n in record.leads if n not in order]
-    best: tuple[float, str, np.ndarray, np.ndarray, np.ndarray] | None = None
+    best: tuple[float, str, np.ndarray, np.ndarray] | None = None
     for name in order[:MAX_TRIES]:
         index = record.leads.index(name)
         cleaned = beats.clean(record.samples[index], record.sampling_rate)
@@ -200,11 +208,11 @@ def _choose_lead(record: EcgRecord) -> tuple[str, np.ndarray, np.ndarray, np.nda
         quality = np.zeros(len(record.leads))
         quality[index] = score
         if best is None or score > best[0]:
-            best = (score, name, cleaned, peaks, quality)
+            best = (score, name, peaks, quality)
         if score >= GOOD_QUALITY:
             break
     assert best is not None  # a record always has a lead
-    return best[1], best[2], best[3], best[4]
+    return best[1], best[2], best[3]
 
 
 def _spread(peaks: np.ndarray, limit: int) -> np.ndarray:

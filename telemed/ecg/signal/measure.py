@@ -1,21 +1,15 @@
-"""Intervals (neurokit2 delineation), frontal axis and ST level, from one record's beats."""
+"""Intervals, frontal axis and ST level, from the median beats of one record."""
 
 from __future__ import annotations
 
 import math
-import warnings
-from dataclasses import dataclass
 
-import neurokit2 as nk
 import numpy as np
 
 from telemed.ecg.signal.record import EcgRecord
 
-#: Delineation runs on at most this much of the analysed lead: intervals are a property of
-#: a representative stretch, and the wavelet delineator's cost grows with the length.
-DELINEATION_WINDOW_S = 10.0
-#: Plausible bounds (ms); a per-beat value outside them is a delineation miss, not a finding.
-_BOUNDS = {"pr": (60.0, 400.0), "qrs": (40.0, 250.0), "qt": (200.0, 700.0)}
+#: Plausible bounds (ms); a value outside them is a delineation miss, not a finding.
+BOUNDS = {"pr": (60.0, 400.0), "qrs": (40.0, 250.0), "qt": (200.0, 700.0)}
 #: Contiguous lead pairs for ST elevation: limb leads in the Cabrera sequence, then the
 #: precordial neighbours.
 CONTIGUOUS = (
@@ -38,65 +32,13 @@ ST_THRESHOLD_V2_V3_UV = 150.0
 ST_AFTER_J_S = 0.06
 
 
-@dataclass(frozen=True)
-class Intervals:
-    pr_ms: float | None
-    qrs_ms: float | None
-    qt_ms: float | None
-    p_found: float  # fraction of beats with a delineated P wave
-    qrs_onset_s: float | None  # median QRS onset before the R peak
-    qrs_offset_s: float | None  # median J point after the R peak
-
-
-def intervals(cleaned: np.ndarray, peaks: np.ndarray, rate: float) -> Intervals:
-    """Median PR, QRS and QT over the beats of the first ``DELINEATION_WINDOW_S`` seconds.
-
-    Uses neurokit2's wavelet delineator (``dwt``); raises whatever it raises (the caller
-    turns that into an unmeasurable analysis).
-    """
-    stop = int(DELINEATION_WINDOW_S * rate)
-    if cleaned.size > stop * 1.5:
-        cleaned = cleaned[:stop]
-        peaks = peaks[peaks < stop]
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        _, waves = nk.ecg_delineate(
-            cleaned, peaks, sampling_rate=round(rate), method="dwt", check=False
-        )
-
-    def points(name: str) -> np.ndarray:
-        values = np.asarray(waves.get(name, []), dtype=float)
-        if values.size != peaks.size:
-            return np.full(peaks.size, np.nan)
-        return values
-
-    p_on, r_on, r_off, t_off = (
-        points(k) for k in ("ECG_P_Onsets", "ECG_R_Onsets", "ECG_R_Offsets", "ECG_T_Offsets")
-    )
-    ms = 1000.0 / rate
-    r = peaks.astype(float)
-    return Intervals(
-        pr_ms=_median_within((r_on - p_on) * ms, "pr"),
-        qrs_ms=_median_within((r_off - r_on) * ms, "qrs"),
-        qt_ms=_median_within((t_off - r_on) * ms, "qt"),
-        p_found=float(np.mean(np.isfinite(points("ECG_P_Peaks")))) if peaks.size else 0.0,
-        qrs_onset_s=_median_positive((r - r_on) / rate, 0.2),
-        qrs_offset_s=_median_positive((r_off - r) / rate, 0.2),
-    )
-
-
-def _median_within(values: np.ndarray, kind: str) -> float | None:
-    low, high = _BOUNDS[kind]
-    ok = values[np.isfinite(values) & (values >= low) & (values <= high)]
-    # Half the beats at least must agree before a value is reported.
-    if ok.size == 0 or ok.size < 0.5 * np.isfinite(values).sum():
+def interval_ms(start: int | None, stop: int | None, rate: float, kind: str) -> float | None:
+    """``stop - start`` in ms, or None when a boundary is missing or the value implausible."""
+    if start is None or stop is None:
         return None
-    return round(float(np.median(ok)), 1)
-
-
-def _median_positive(values: np.ndarray, limit: float) -> float | None:
-    ok = values[np.isfinite(values) & (values > 0) & (values < limit)]
-    return float(np.median(ok)) if ok.size else None
+    value = (stop - start) * 1000.0 / rate
+    low, high = BOUNDS[kind]
+    return round(value, 1) if low <= value <= high else None
 
 
 def frontal_axis(

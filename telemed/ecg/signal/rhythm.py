@@ -36,12 +36,13 @@ class Rhythm:
     p_waves: bool
 
 
-def p_waves_present(lead_windows: np.ndarray, r_at: int, rate: float) -> bool:
-    """Whether the beats (beats, window) of one lead carry a consistent P wave."""
+def p_waves_present(lead_windows: np.ndarray, qrs_on: int, rate: float) -> bool:
+    """Whether the beats (beats, window) of one lead carry a consistent P wave before the
+    QRS onset (index ``qrs_on`` in the window)."""
     if lead_windows.shape[0] < 2:
         return False
-    start = max(0, r_at - int(0.30 * rate))
-    stop = r_at - int(0.07 * rate)
+    start = max(0, qrs_on - int(0.30 * rate))
+    stop = qrs_on - int(0.02 * rate)
     segment = lead_windows[:, start:stop]
     segment = segment - segment.mean(axis=1, keepdims=True)
     template = np.median(segment, axis=0)
@@ -61,7 +62,8 @@ def classify(peaks: np.ndarray, rate: float, p_waves: bool) -> Rhythm:
         return Rhythm(None, None, codes.UNDETERMINED_RHYTHM, (), False, p_waves)
     rr = np.diff(peaks) / rate
     mean_rr = float(rr.mean())
-    heart_rate = 60.0 / mean_rr
+    # Classified on the rounded rate that is shown, so "60.0 bpm" is never bradycardia.
+    heart_rate = round(60.0 / mean_rr, 1)
     pauses = tuple(round(float(x), 2) for x in rr[rr > PAUSE_S])
     irregular = False
     if rr.size >= MIN_RR_FOR_REGULARITY:
@@ -80,7 +82,7 @@ def classify(peaks: np.ndarray, rate: float, p_waves: bool) -> Rhythm:
     else:
         rhythm = codes.SINUS_RHYTHM
     return Rhythm(
-        heart_rate_bpm=round(heart_rate, 1),
+        heart_rate_bpm=heart_rate,
         rr_ms=round(mean_rr * 1000.0, 1),
         rhythm=rhythm,
         pauses_s=pauses,

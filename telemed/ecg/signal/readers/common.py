@@ -37,17 +37,7 @@ _UNIT_FACTORS = {
 }
 
 _CANONICAL = {name.lower(): name for name in STANDARD_LEADS}
-# Spellings found in the wild for the standard leads (DICOM and aECG use long names).
-_CANONICAL.update(
-    {
-        "lead i": "I",
-        "lead ii": "II",
-        "lead iii": "III",
-        "avr": "aVR",
-        "avl": "aVL",
-        "avf": "aVF",
-    }
-)
+
 
 Upload = bytes | IO[bytes]
 
@@ -82,9 +72,15 @@ def read_limited(uploads: Mapping[str, Upload]) -> dict[str, bytes]:
 
 
 def lead_name(raw: str) -> str:
-    """A standard lead name (I, II, ..., aVR, V1..V6) for any common spelling; else as found."""
+    """A standard lead name (I, II, ..., aVR, V1..V6) for any common spelling ("ii",
+    "Lead aVR", "MDC_ECG_LEAD_AVR"); any other name as found."""
     cleaned = raw.strip()
-    return _CANONICAL.get(cleaned.lower(), cleaned)
+    key = cleaned.lower()
+    for prefix in ("mdc_ecg_lead_", "mdc_ecg_elec_potl_", "lead "):
+        if key.startswith(prefix):
+            key = key[len(prefix) :]
+            break
+    return _CANONICAL.get(key, cleaned)
 
 
 def unit_factor(unit: str | None, *, lead: str = "") -> float:
