@@ -40,14 +40,14 @@ class His:
         language: str = "en",
     ) -> Any:
         client = Client()
-        extra = {"HTTP_ACCEPT_LANGUAGE": language}
+        extra: dict[str, Any] = {"HTTP_ACCEPT_LANGUAGE": language}
         extra.update({f"HTTP_{k.upper().replace('-', '_')}": v for k, v in (headers or {}).items()})
         extra["HTTP_AUTHORIZATION"] = f"Bearer {self.token if token is None else token}"
         data = (
             body if isinstance(body, str | bytes) else json.dumps(body) if body is not None else ""
         )
         response = client.generic(method, path, data, content_type=content_type, **extra)
-        response.json_body = json.loads(response.content) if response.content else None
+        response.json_body = json.loads(response.content) if response.content else None  # type: ignore[attr-defined]
         return response
 
 

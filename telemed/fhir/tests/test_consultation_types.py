@@ -37,9 +37,13 @@ def test_the_case_resources_of_a_concluded_case(network, team):
         response = his.call("GET", f"/fhir/{path}")
         assert response.status_code == 200, (path, response.content)
         valid(response.json_body)
-    reports = his.call("GET", f"/fhir/DiagnosticReport?based-on=ServiceRequest/{number}&status=amended")
+    reports = his.call(
+        "GET", f"/fhir/DiagnosticReport?based-on=ServiceRequest/{number}&status=amended"
+    )
     assert [e["resource"]["id"] for e in reports.json_body["entry"]] == [f"{number}-v2"]
-    documents = his.call("GET", f"/fhir/DocumentReference?patient={case.patient.mpi_id}&status=current")
+    documents = his.call(
+        "GET", f"/fhir/DocumentReference?patient={case.patient.mpi_id}&status=current"
+    )
     assert [e["resource"]["docStatus"] for e in documents.json_body["entry"]] == ["amended"]
     messages = his.call("GET", f"/fhir/Communication?based-on=ServiceRequest/{number}").json_body
     valid(messages)
@@ -49,10 +53,17 @@ def test_the_case_resources_of_a_concluded_case(network, team):
     assert [e["resource"]["id"] for e in appointments["entry"]] == [number]
     tasks = his.call("GET", "/fhir/Task?status=completed&business-status=concluded").json_body
     assert len(tasks["entry"]) == 1
-    requests = his.call("GET", "/fhir/ServiceRequest?status=completed&authored=ge2020-01-01").json_body
+    requests = his.call(
+        "GET", "/fhir/ServiceRequest?status=completed&authored=ge2020-01-01"
+    ).json_body
     assert len(requests["entry"]) == 1
-    with_patient = his.call("GET", f"/fhir/DiagnosticReport?_id={number}-v1&_include=DiagnosticReport:subject")
-    assert {e["resource"]["resourceType"] for e in with_patient.json_body["entry"]} == {"DiagnosticReport", "Patient"}
+    with_patient = his.call(
+        "GET", f"/fhir/DiagnosticReport?_id={number}-v1&_include=DiagnosticReport:subject"
+    )
+    assert {e["resource"]["resourceType"] for e in with_patient.json_body["entry"]} == {
+        "DiagnosticReport",
+        "Patient",
+    }
 
     other = make_his("COUNTY_B")
     for path in (f"Task/{number}", f"DiagnosticReport/{number}-v1", f"Communication/{message_id}"):
@@ -67,7 +78,9 @@ def test_the_his_edits_and_withdraws_its_request(network, team):
     request["priority"] = "stat"
     request.pop("meta")
     # The draft was made by alice, so the HIS (the same institution's requester) may edit it.
-    edited = his.call("PUT", f"/fhir/ServiceRequest/{case.number}", request, headers={"If-Match": 'W/"1"'})
+    edited = his.call(
+        "PUT", f"/fhir/ServiceRequest/{case.number}", request, headers={"If-Match": 'W/"1"'}
+    )
     assert edited.status_code == 200, edited.content
     assert edited.json_body["priority"] == "stat" and edited["ETag"] == 'W/"2"'
     task = his.call("GET", f"/fhir/Task/{case.number}").json_body

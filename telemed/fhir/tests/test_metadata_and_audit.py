@@ -27,7 +27,11 @@ def test_the_capability_statement_lists_what_is_served(network):
     assert {i["code"] for i in listed["Patient"]["interaction"]} == {
         "read", "vread", "search-type", "create", "update"
     }  # fmt: skip
-    assert {i["code"] for i in listed["AuditEvent"]["interaction"]} == {"read", "vread", "search-type"}
+    assert {i["code"] for i in listed["AuditEvent"]["interaction"]} == {
+        "read",
+        "vread",
+        "search-type",
+    }
     assert "Task:focus" in listed["Task"]["searchInclude"]
     assert listed["Patient"]["conditionalCreate"] is True
 
@@ -67,11 +71,15 @@ def test_audit_events_are_scoped_as_the_auditor_screen(network, client):
     assert response.status_code == 200
     bundle = response.json()
     valid(bundle)
-    assert bundle["entry"] and all(e["resource"]["type"]["code"] == "search" for e in bundle["entry"])
+    assert bundle["entry"] and all(
+        e["resource"]["type"]["code"] == "search" for e in bundle["entry"]
+    )
     one = bundle["entry"][0]["resource"]["id"]
     assert client.get(f"/fhir/AuditEvent/{one}").status_code == 200
     # A session reads; it cannot write (no CSRF token is asked for, so none may write).
-    outcome_response = client.post("/fhir/Patient", make.patient(), content_type="application/fhir+json")
+    outcome_response = client.post(
+        "/fhir/Patient", make.patient(), content_type="application/fhir+json"
+    )
     assert outcome_response.status_code == 401
 
 
@@ -79,4 +87,4 @@ def test_errors_speak_chinese_when_asked(network):
     ensure_compiled()
     his = make_his("COUNTY_A")
     response = his.call("GET", "/fhir/Spaceship", language="zh-hans")
-    assert "不提供" in outcome(response, 404)
+    assert "本服务不提供" in outcome(response, 404)
