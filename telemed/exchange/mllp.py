@@ -23,10 +23,11 @@ import asyncio
 import concurrent.futures
 import contextlib
 import logging
+import threading
 from collections.abc import Callable
 
 from django.conf import settings
-from django.db import DatabaseError, close_old_connections
+from django.db import DatabaseError, close_old_connections, connections
 
 from telemed.core import context
 from telemed.exchange import hl7v2, inbound
@@ -131,7 +132,23 @@ class Listener:
             self.server.close()
             with contextlib.suppress(Exception):
                 await self.server.wait_closed()
-            self.executor.shutdown(wait=False, cancel_futures=True)
+            await asyncio.get_running_loop().run_in_executor(None, self._stop_workers)
+
+    def _stop_workers(self) -> None:
+        """Close each worker thread's database connection, then end the threads (a test
+        database cannot be dropped while a worker still holds a connection to it)."""
+        workers = self.executor._max_workers
+        barrier = threading.Barrier(workers)
+
+        def close() -> None:
+            connections.close_all()
+            with contextlib.suppress(threading.BrokenBarrierError):
+                barrier.wait(timeout=5)
+
+        for future in [self.executor.submit(close) for _ in range(workers)]:
+            with contextlib.suppress(Exception):
+                future.result(timeout=10)
+        self.executor.shutdown(wait=True, cancel_futures=True)
 
     async def _connection(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         peer = writer.get_extra_info("peername")
@@ -210,8 +227,6 @@ async def serve() -> None:
 def run_in_thread(*, port: int = 0, **options: object) -> tuple[int, Callable[[], None]]:
     """Start a listener on its own event loop in a daemon thread (tests, the benchmark);
     returns the bound port and a function that stops it."""
-    import threading
-
     loop = asyncio.new_event_loop()
     listener = Listener("127.0.0.1", port, **options)  # type: ignore[arg-type]
     started: concurrent.futures.Future[int] = concurrent.futures.Future()

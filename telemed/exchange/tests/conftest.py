@@ -17,5 +17,8 @@ def his(network):  # type: ignore[no-untyped-def]
     from telemed.exchange import services
 
     return services.create_member_system(
-        "COUNTY_A", name="安阳县人民医院 HIS", sending_application="HIS", sending_facility="COUNTY_A"
+        "COUNTY_A",
+        name="安阳县人民医院 HIS",
+        sending_application="HIS",
+        sending_facility="COUNTY_A",
     )

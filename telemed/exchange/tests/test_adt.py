@@ -81,7 +81,11 @@ def test_a08_updates_the_patient(his):  # type: ignore[no-untyped-def]
     )
     assert ack_code(ack) == "AA"
     [patient] = patients()
-    assert (patient.name, patient.phone, patient.resident_id) == ("张秀兰", "13900000002", RESIDENT_ID)
+    assert (patient.name, patient.phone, patient.resident_id) == (
+        "张秀兰",
+        "13900000002",
+        RESIDENT_ID,
+    )
     changed = AuditEvent.objects.filter(patient_id=patient.pk, action="update")
     assert changed.count() == 2  # the identity and the demographics
 
@@ -176,7 +180,7 @@ def test_gb18030_senders_get_a_gb18030_ack(his):  # type: ignore[no-untyped-def]
         b"MSH|||||HIS",  # separators repeat
         bytes(range(256)) * 4,  # binary garbage
         b"",
-        "MSH|^~\\&|HIS|COUNTY_A|TELEMED|PROV|2026||ADT^A01|C1|P|2.5||||||KOI8-R\r".encode(),
+        b"MSH|^~\\&|HIS|COUNTY_A|TELEMED|PROV|2026||ADT^A01|C1|P|2.5||||||KOI8-R\r",
     ],
 )
 def test_malformed_messages_are_rejected(his, raw):  # type: ignore[no-untyped-def]
