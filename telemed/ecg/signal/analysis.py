@@ -112,8 +112,9 @@ def _analyze(record: EcgRecord) -> Analysis:
             beats=tuple(int(p) for p in peaks),
         )
     subset = _spread(peaks, MAX_TEMPLATE_BEATS)
-    windows, r_at = beats.beat_windows(record.samples, subset, rate)
-    quality = beats.lead_quality(record.samples, windows, r_at, rate)
+    windows, r_at, _used = beats.beat_windows(record.samples, subset, rate)
+    typical_rr_s = float(np.median(np.diff(peaks))) / rate
+    quality = beats.lead_quality(record.samples, windows, r_at, rate, typical_rr_s)
     lead_quality = _rounded(record, quality)
     if quality[lead_index] < MEASURABLE_QUALITY:
         return unmeasurable(
@@ -201,10 +202,11 @@ def _choose_lead(record: EcgRecord) -> tuple[str, np.ndarray, np.ndarray]:
         cleaned = beats.clean(record.samples[index], record.sampling_rate)
         peaks = beats.detect_r_peaks(cleaned, record.sampling_rate)
         own = record.samples[index : index + 1]
-        windows, r_at = beats.beat_windows(
+        windows, r_at, _used = beats.beat_windows(
             own, _spread(peaks, MAX_TEMPLATE_BEATS), record.sampling_rate
         )
-        score = float(beats.lead_quality(own, windows, r_at, record.sampling_rate)[0])
+        rr_s = float(np.median(np.diff(peaks))) / record.sampling_rate if peaks.size > 1 else 1.0
+        score = float(beats.lead_quality(own, windows, r_at, record.sampling_rate, rr_s)[0])
         quality = np.zeros(len(record.leads))
         quality[index] = score
         if best is None or score > best[0]:

@@ -44,8 +44,11 @@ def _band_sos(rate: float) -> np.ndarray:
     return sps.butter(2, [0.5, min(40.0, rate * 0.45)], btype="band", fs=rate, output="sos")
 
 
-def beat_windows(samples: np.ndarray, peaks: np.ndarray, rate: float) -> tuple[np.ndarray, int]:
-    """Windows (leads, beats, window) around each R peak that fits, and the R offset in them.
+def beat_windows(
+    samples: np.ndarray, peaks: np.ndarray, rate: float
+) -> tuple[np.ndarray, int, np.ndarray]:
+    """Windows (leads, beats, window) around each R peak that fits, the R offset in them,
+    and the peaks that fitted (those the windows are cut around).
 
     The record is band-passed first (0.5-40 Hz, zero phase) and each window has its own
     PR-segment level removed, so baseline wander does not smear the median beat.
@@ -54,12 +57,12 @@ def beat_windows(samples: np.ndarray, peaks: np.ndarray, rate: float) -> tuple[n
     after = round(AFTER_S * rate)
     usable = peaks[(peaks - before >= 0) & (peaks + after < samples.shape[1])]
     if usable.size == 0:
-        return np.empty((samples.shape[0], 0, before + after)), before
+        return np.empty((samples.shape[0], 0, before + after)), before, usable
     smoothed = sps.sosfiltfilt(_band_sos(float(rate)), samples, axis=1)
     index = usable[:, None] + np.arange(-before, after)[None, :]
     windows = smoothed[:, index]
     windows -= _baseline(windows, before, rate)[..., None]
-    return windows, before
+    return windows, before, usable
 
 
 def median_beats(windows: np.ndarray, r_at: int, rate: float) -> np.ndarray:
@@ -86,13 +89,15 @@ def _baseline(beat: np.ndarray, r_at: int, rate: float) -> np.ndarray:
     return np.median(beat[..., start:stop], axis=-1)
 
 
-def lead_quality(samples: np.ndarray, windows: np.ndarray, r_at: int, rate: float) -> np.ndarray:
+def lead_quality(
+    samples: np.ndarray, windows: np.ndarray, r_at: int, rate: float, rr_s: float = 1.0
+) -> np.ndarray:
     """Signal quality per lead in 0..1: the lesser of two scores.
 
     - Agreement: the median correlation of each beat with the lead's median beat (the idea
       behind neurokit2's "averageQRS" index, computed for all leads at once).
     - Sharpness: the share of the median beat's slope energy within 60 ms of the R peak,
-      mapped from 0.3 (0) to 0.6 (1). Beats cut around maxima of pure noise agree with
+      out of one RR interval (``rr_s``) around it, mapped from 0.3 (0) to 0.6 (1). Beats cut around maxima of pure noise agree with
       each other fairly well (they were aligned on a hump), but their median is a broad
       hump; a real QRS carries most of the slope energy of a beat.
 
@@ -108,8 +113,10 @@ def lead_quality(samples: np.ndarray, windows: np.ndarray, r_at: int, rate: floa
     denominator = np.sqrt((centred**2).sum(axis=2) * (template**2).sum(axis=2)) + 1e-12
     agreement = np.clip(np.median(numerator / denominator, axis=1), 0.0, 1.0)
     slope = np.diff(template[:, 0, :], axis=1) ** 2
+    beat = slope[:, max(0, r_at - int(0.4 * rr_s * rate)) : r_at + int(0.6 * rr_s * rate)]
     half = max(1, int(0.06 * rate))
-    share = slope[:, max(0, r_at - half) : r_at + half].sum(axis=1) / (slope.sum(axis=1) + 1e-12)
+    core = slope[:, max(0, r_at - half) : r_at + half].sum(axis=1)
+    share = core / (beat.sum(axis=1) + 1e-12)
     sharpness = np.clip((share - 0.3) / 0.3, 0.0, 1.0)
     quality = np.minimum(agreement, sharpness)
     quality[np.ptp(samples, axis=1) < 20.0] = 0.0
