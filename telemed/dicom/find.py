@@ -12,13 +12,13 @@ from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 from pydicom.dataset import Dataset
-from pynetdicom.sop_class import (
-    PatientRootQueryRetrieveInformationModelFind,
-    StudyRootQueryRetrieveInformationModelFind,
-)
 
 from telemed.dicom.files import SUCCESS, is_valid_uid
 from telemed.dicom.registry import Association
+
+# The two query/retrieve information models' C-FIND SOP classes (PS3.4 C.6).
+PATIENT_ROOT_FIND = "1.2.840.10008.5.1.4.1.2.1.1"
+STUDY_ROOT_FIND = "1.2.840.10008.5.1.4.1.2.2.1"
 
 PENDING = 0xFF00
 CANCELLED = 0xFE00
@@ -26,8 +26,8 @@ IDENTIFIER_DOES_NOT_MATCH = 0xA900
 UNABLE_TO_PROCESS = 0xC000
 
 LEVELS = {
-    str(StudyRootQueryRetrieveInformationModelFind): ("STUDY", "SERIES", "IMAGE"),
-    str(PatientRootQueryRetrieveInformationModelFind): ("PATIENT", "STUDY", "SERIES", "IMAGE"),
+    STUDY_ROOT_FIND: ("STUDY", "SERIES", "IMAGE"),
+    PATIENT_ROOT_FIND: ("PATIENT", "STUDY", "SERIES", "IMAGE"),
 }
 # The unique key of each level, which a query below that level must give as one value.
 UNIQUE_KEYS = {

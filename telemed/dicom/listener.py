@@ -14,19 +14,17 @@ import asyncio
 import logging
 import threading
 import uuid
-from typing import Any
+from typing import Any, cast
 
 from django.conf import settings
 from django.db import close_old_connections, connections
+from django.utils import translation
 from pydicom.dataset import Dataset
+from pydicom.uid import UID
 from pynetdicom import AE, ALL_TRANSFER_SYNTAXES, _config, evt
 from pynetdicom.association import Association as PynetdicomAssociation
+from pynetdicom.dimse_primitives import C_STORE
 from pynetdicom.events import Event
-from pynetdicom.sop_class import (
-    PatientRootQueryRetrieveInformationModelFind,
-    StudyRootQueryRetrieveInformationModelFind,
-    Verification,
-)
 from pynetdicom.transport import ThreadedAssociationServer
 
 from telemed.audit import services as audit
@@ -34,6 +32,7 @@ from telemed.audit.models import Action, Outcome
 from telemed.core import context
 from telemed.dicom import find, registry
 from telemed.dicom.files import PROCESSING_FAILURE, SOP_CLASS_NOT_SUPPORTED, SUCCESS
+from telemed.dicom.find import PATIENT_ROOT_FIND, STUDY_ROOT_FIND
 from telemed.dicom.nodes import node_for
 from telemed.dicom.registry import Refused
 
@@ -58,11 +57,19 @@ class NodeAE(AE):
     A-ASSOCIATE-RJ (rejected-permanent, calling AE title not recognised).
     """
 
-    @property  # type: ignore[override]
+    @property  # type: ignore[misc]
     def require_calling_aet(self) -> list[str]:
         assoc = threading.current_thread()
         if not isinstance(assoc, PynetdicomAssociation):
             return []
+        # pynetdicom reads the property twice per negotiation: decide (and audit) once.
+        decided: list[str] | None = getattr(assoc, "_telemed_allowed", None)
+        if decided is None:
+            decided = self._decide(assoc)
+            assoc._telemed_allowed = decided  # type: ignore[attr-defined]
+        return decided
+
+    def _decide(self, assoc: PynetdicomAssociation) -> list[str]:
         primitive = assoc.requestor.primitive
         calling = str(getattr(primitive, "calling_ae_title", "") or "").strip()
         node = node_for(calling, assoc.requestor.address)
@@ -83,10 +90,6 @@ class NodeAE(AE):
         )
         return [calling]
 
-    @require_calling_aet.setter
-    def require_calling_aet(self, ae_titles: list[str]) -> None:
-        raise AttributeError("the calling AE titles come from the remote nodes table")
-
 
 def _audit_rejection(calling: str, address: str) -> None:
     token = context.set_current(context.RequestMeta(source_ip=address, channel="dicom"))
@@ -106,7 +109,7 @@ def _audit_rejection(calling: str, address: str) -> None:
 
 
 def _association(event: Event) -> registry.Association:
-    return event.assoc.telemed  # type: ignore[attr-defined, no-any-return]
+    return cast(registry.Association, event.assoc.telemed)  # type: ignore[attr-defined]
 
 
 def _meta(association: registry.Association) -> context.RequestMeta:
@@ -128,11 +131,14 @@ def _status(code: int, comment: str = "") -> Dataset:
 
 def _on_store(event: Event) -> Dataset | int:
     association = _association(event)
-    request = event.request
+    request = cast(C_STORE, event.request)
     sop_class = str(request.AffectedSOPClassUID)
     sop_instance = str(request.AffectedSOPInstanceUID)
     token = context.set_current(_meta(association))
     close_old_connections()
+    # Error comments go to the peer as LO (the default repertoire): always in English.
+    language = translation.override("en")
+    language.__enter__()
     try:
         registration = registry.handler_for(sop_class)
         if registration is None:
@@ -159,6 +165,7 @@ def _on_store(event: Event) -> Dataset | int:
         logger.exception("C-STORE from %s failed", association.calling_ae_title)
         return _status(PROCESSING_FAILURE, "processing failure")
     finally:
+        language.__exit__(None, None, None)
         context.reset(token)
 
 
@@ -193,7 +200,10 @@ def _on_end(event: Event) -> None:
         connections.close_all()
 
 
-HANDLERS = [
+# Verification (C-ECHO).
+VERIFICATION = "1.2.840.10008.1.1"
+
+HANDLERS: list[Any] = [
     (evt.EVT_C_ECHO, _on_echo),
     (evt.EVT_C_STORE, _on_store),
     (evt.EVT_C_FIND, _on_find),
@@ -211,12 +221,21 @@ def build_ae(ae_title: str | None = None) -> NodeAE:
     ae.network_timeout = 60
     ae.dimse_timeout = 60
     ae.acse_timeout = 30
-    ae.add_supported_context(Verification)
-    ae.add_supported_context(StudyRootQueryRetrieveInformationModelFind)
-    ae.add_supported_context(PatientRootQueryRetrieveInformationModelFind)
+    ae.add_supported_context(VERIFICATION)
+    ae.add_supported_context(STUDY_ROOT_FIND)
+    ae.add_supported_context(PATIENT_ROOT_FIND)
     for sop_class in registry.sop_classes():
-        ae.add_supported_context(sop_class, ALL_TRANSFER_SYNTAXES)
+        ae.add_supported_context(sop_class, _STORED_AS_SENT)
     return ae
+
+
+# pynetdicom accepts, of the syntaxes a caller proposes, the first one in this list. Encoded
+# (compressed) syntaxes come first, so that a caller offering its file's own JPEG syntax
+# next to the uncompressed ones sends the file as it is instead of decoding it for us.
+_STORED_AS_SENT = [
+    *(ts for ts in ALL_TRANSFER_SYNTAXES if UID(ts).is_encapsulated),
+    *(ts for ts in ALL_TRANSFER_SYNTAXES if not UID(ts).is_encapsulated),
+]
 
 
 def start(

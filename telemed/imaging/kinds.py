@@ -3,6 +3,7 @@ platform's own checks of the attached studies shown next to it."""
 
 from __future__ import annotations
 
+import io
 from typing import TYPE_CHECKING
 
 import pydicom
@@ -105,15 +106,16 @@ def check_pixels_decode(consultation: Consultation) -> Result:
             instance = series.instances.select_related("blob").first()
             if instance is None:
                 return False, _("A series has no images.")
+            # One instance, read whole: the decoder needs a seekable file.
             with get_blob_store().open(instance.blob.sha256) as stream:
-                dataset = pydicom.dcmread(stream)
-                try:
-                    dataset.pixel_array  # noqa: B018 - decoding is the check
-                except Exception as error:
-                    return False, _("Series %(number)s does not decode: %(error)s") % {
-                        "number": series.series_number or "?",
-                        "error": str(error)[:120],
-                    }
+                data = io.BytesIO(stream.read())
+            try:
+                pydicom.dcmread(data).pixel_array  # noqa: B018 - decoding is the check
+            except Exception as error:
+                return False, _("Series %(number)s does not decode: %(error)s") % {
+                    "number": series.series_number or "?",
+                    "error": str(error)[:120],
+                }
             checked += 1
     if not checked:
         return False, _("No study is attached.")

@@ -16,7 +16,7 @@ _STATE = "imaging"
 
 
 def _sender(association: registry.Association) -> services.Sender:
-    sender = association.state.get(_STATE)
+    sender: services.Sender | None = association.state.get(_STATE)
     if sender is None:
         sender = services.Sender(
             institution=association.institution,
@@ -25,7 +25,7 @@ def _sender(association: registry.Association) -> services.Sender:
             batch=f"dicom:{association.key}",
         )
         association.state[_STATE] = sender
-    return sender  # type: ignore[no-any-return]
+    return sender
 
 
 def store(received: registry.Received) -> None:

@@ -40,6 +40,7 @@ from telemed.imaging.sop_classes import IMAGE_STORAGE
 from telemed.patients.models import PatientRegistration
 from telemed.storage import services as storage
 from telemed.storage.base import copy_hashing
+from telemed.storage.models import Blob
 
 if TYPE_CHECKING:
     from telemed.accounts.models import User
@@ -198,7 +199,7 @@ def _mpi_patient_id(institution: Institution, patient_dicom_id: str) -> int | No
     return registration
 
 
-def _index(inspected: Inspected, sender: Sender, blob: object) -> ImagingInstance:
+def _index(inspected: Inspected, sender: Sender, blob: Blob) -> ImagingInstance:
     """Write study, series and instance rows; the caller holds the transaction."""
     text = inspected.text
     now = clock.now()

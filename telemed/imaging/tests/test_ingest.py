@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import shutil
 from pathlib import Path
+from typing import Any
 
 import pytest
 from pydicom.data import get_testdata_file
@@ -19,12 +20,12 @@ from telemed.storage.blobstore import get_blob_store
 from telemed.storage.models import Blob
 
 
-def _all(model):  # type: ignore[no-untyped-def]
+def _all(model):
     return model.objects.unscoped("test")
 
 
 @pytest.fixture
-def sender(network):  # type: ignore[no-untyped-def]
+def sender(network):
     return Sender(institution=network.county_a, calling_ae_title="COUNTY_A", address="127.0.0.1")
 
 
@@ -92,7 +93,7 @@ def test_a_study_keeps_its_patient(tmp_path, sender):
     ["CT_small.dcm", "MR_small.dcm", "JPEG2000.dcm", "SC_rgb_rle.dcm", "SC_rgb_jpeg_dcmtk.dcm"],
 )
 def test_it_accepts_pydicoms_files_in_their_transfer_syntax(tmp_path, sender, name):
-    source = Path(get_testdata_file(name))
+    source = Path(str(get_testdata_file(name)))
     path = tmp_path / name
     shutil.copy(source, path)
     instance = ingest(path, sender).instance
@@ -104,7 +105,7 @@ def test_it_accepts_pydicoms_files_in_their_transfer_syntax(tmp_path, sender, na
 # -- bad input ---------------------------------------------------------------------------
 
 
-def _bad(tmp_path: Path, **overrides: object) -> Path:
+def _bad(tmp_path: Path, **overrides: Any) -> Path:
     ds = ct_dataset(study_uid=generate_uid(), series_uid=generate_uid(), **overrides)
     return write(ds, tmp_path / "bad.dcm")
 
@@ -152,7 +153,7 @@ def _long_uid(tmp_path: Path) -> Path:
     return write(ds, tmp_path / "long.dcm")
 
 
-def _missing(keyword: str):  # type: ignore[no-untyped-def]
+def _missing(keyword: str):
     def build(tmp_path: Path) -> Path:
         return _bad(tmp_path, **{keyword: None})
 
