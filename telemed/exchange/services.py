@@ -41,17 +41,10 @@ def create_member_system(
         )
     try:
         with transaction.atomic():
-            user = User.objects.create(
-                username=f"hl7-{institution.code.lower()}-{secrets.token_hex(4)}",
-                role=Role.SYSTEM,
-                institution=institution,
-            )
-            user.set_unusable_password()
-            user.save(update_fields=["password"])
             system = MemberSystem.objects.create(
                 name=name,
                 institution=institution,
-                service_user=user,
+                service_user=service_user_for(institution),
                 sending_application=application,
                 sending_facility=facility,
                 accepts_orders=accepts_orders,
@@ -70,6 +63,19 @@ def create_member_system(
             _("This sending application and facility are already mapped"),
         ) from None
     return system
+
+
+def service_user_for(institution: Institution) -> User:
+    """A new role=system account of ``institution`` for a member system to act as; it
+    cannot sign in (no usable password)."""
+    user = User.objects.create(
+        username=f"hl7-{institution.code.lower()}-{secrets.token_hex(4)}",
+        role=Role.SYSTEM,
+        institution=institution,
+    )
+    user.set_unusable_password()
+    user.save(update_fields=["password"])
+    return user
 
 
 def validate_endpoint(transport: str, endpoint: str) -> str:

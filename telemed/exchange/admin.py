@@ -1,0 +1,215 @@
+"""Operator screens of the exchange hub: member systems (who is sending), subscriptions, the
+HL7 message log, and the outbox with its delivery log and the "retry" action for dead
+letters. The log and the outbox hold patient data, so they are read through the same scope
+as every other screen and cannot be edited here."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import admin, messages
+from django.core.exceptions import ValidationError
+from django.db.models import QuerySet
+from django.forms import ModelForm
+from django.http import HttpRequest
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
+
+from telemed.accounts.models import User
+from telemed.core.errors import DomainError
+from telemed.exchange import services
+from telemed.exchange.models import (
+    DeliveryAttempt,
+    DeliveryState,
+    InboundMessage,
+    MemberSystem,
+    OutboundMessage,
+    Subscription,
+)
+
+
+def _user(request: HttpRequest) -> User | None:
+    user = request.user
+    return user if isinstance(user, User) else None
+
+
+class ReadOnly(admin.ModelAdmin):
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(MemberSystem)
+class MemberSystemAdmin(admin.ModelAdmin):
+    list_display = [
+        "name",
+        "institution",
+        "sending_application",
+        "sending_facility",
+        "accepts_orders",
+        "submit_orders",
+        "active",
+    ]
+    list_filter = ["active", "accepts_orders"]
+    search_fields = ["name", "sending_application", "sending_facility", "institution__code"]
+    fields = [
+        "name",
+        "institution",
+        "sending_application",
+        "sending_facility",
+        "accepts_orders",
+        "submit_orders",
+        "active",
+        "service_user",
+    ]
+    readonly_fields = ["service_user"]
+    autocomplete_fields = ["institution"]
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
+        # The system acts as its institution: moving it to another would hand the old
+        # institution's patients to the new one's sender.
+        return ["service_user", "institution"] if obj is not None else ["service_user"]
+
+    def save_model(
+        self, request: HttpRequest, obj: MemberSystem, form: ModelForm[MemberSystem], change: bool
+    ) -> None:
+        if not change:
+            obj.service_user = services.service_user_for(obj.institution)
+        super().save_model(request, obj, form, change)
+
+
+@admin.register(Subscription)
+class SubscriptionAdmin(admin.ModelAdmin):
+    list_display = ["member_system", "transport", "endpoint", "active", "created_at"]
+    list_filter = ["transport", "active"]
+    fields = [
+        "member_system",
+        "transport",
+        "endpoint",
+        "authorization",
+        "receiving_application",
+        "receiving_facility",
+        "active",
+    ]
+
+    def save_model(
+        self, request: HttpRequest, obj: Subscription, form: ModelForm[Subscription], change: bool
+    ) -> None:
+        try:
+            obj.endpoint = services.validate_endpoint(obj.transport, obj.endpoint)
+        except DomainError as exc:
+            raise ValidationError(exc.message) from None
+        super().save_model(request, obj, form, change)
+
+
+@admin.register(InboundMessage)
+class InboundMessageAdmin(ReadOnly):
+    list_display = [
+        "received_at",
+        "sending_application",
+        "sending_facility",
+        "control_id",
+        "message_type",
+        "outcome",
+        "times_received",
+    ]
+    list_filter = ["outcome", "message_type"]
+    search_fields = ["=control_id", "sending_application"]
+    date_hierarchy = "received_at"
+    readonly_fields = [
+        "received_at",
+        "member_system",
+        "sending_application",
+        "sending_facility",
+        "control_id",
+        "message_type",
+        "charset",
+        "outcome",
+        "error",
+        "times_received",
+        "patient_id",
+        "consultation_id",
+        "raw",
+        "ack",
+    ]
+    fields = readonly_fields
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[InboundMessage]:
+        return InboundMessage.objects.visible_to(_user(request)).select_related("member_system")
+
+
+class AttemptInline(admin.TabularInline):
+    model = DeliveryAttempt
+    extra = 0
+    can_delete = False
+    fields = readonly_fields = ["number", "at", "succeeded", "status", "response"]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[DeliveryAttempt]:
+        return DeliveryAttempt.objects.visible_to(_user(request))
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(OutboundMessage)
+class OutboundMessageAdmin(ReadOnly):
+    list_display = [
+        "created_at",
+        "subscription",
+        "event_key",
+        "state",
+        "attempts",
+        "next_attempt_at",
+        "delivered_at",
+    ]
+    list_filter = ["state", "subscription__transport"]
+    search_fields = ["=idempotency_key", "=event_key"]
+    readonly_fields = [
+        "subscription",
+        "event_key",
+        "idempotency_key",
+        "consultation_id",
+        "conclusion_id",
+        "state",
+        "attempts",
+        "next_attempt_at",
+        "delivered_at",
+        "last_error",
+        "content_type",
+        "payload",
+    ]
+    fields = readonly_fields
+    inlines = [AttemptInline]
+    actions = ["retry"]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[OutboundMessage]:
+        return OutboundMessage.objects.visible_to(_user(request)).select_related(
+            "subscription__member_system"
+        )
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        # The retry action needs change permission; the fields stay read-only.
+        return admin.ModelAdmin.has_change_permission(self, request, obj)
+
+    @admin.action(description=_("Retry delivery now"))
+    def retry(self, request: HttpRequest, queryset: QuerySet[OutboundMessage]) -> None:
+        user = _user(request)
+        if user is None:
+            return
+        ids = list(queryset.exclude(state=DeliveryState.DELIVERED).values_list("pk", flat=True))
+        count = services.retry_deliveries(user, ids)
+        self.message_user(
+            request,
+            ngettext(
+                "%(count)d message will be delivered again.",
+                "%(count)d messages will be delivered again.",
+                count,
+            )
+            % {"count": count},
+            messages.SUCCESS,
+        )
