@@ -137,7 +137,7 @@ class InboundMessageAdmin(ReadOnly):
         "raw",
         "ack",
     ]
-    fields = readonly_fields
+    fields = list(readonly_fields)
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[InboundMessage]:
         return InboundMessage.objects.visible_to(_user(request)).select_related("member_system")
@@ -147,7 +147,8 @@ class AttemptInline(admin.TabularInline):
     model = DeliveryAttempt
     extra = 0
     can_delete = False
-    fields = readonly_fields = ["number", "at", "succeeded", "status", "response"]
+    readonly_fields = ["number", "at", "succeeded", "status", "response"]
+    fields = list(readonly_fields)
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[DeliveryAttempt]:
         return DeliveryAttempt.objects.visible_to(_user(request))
@@ -183,7 +184,7 @@ class OutboundMessageAdmin(ReadOnly):
         "content_type",
         "payload",
     ]
-    fields = readonly_fields
+    fields = list(readonly_fields)
     inlines = [AttemptInline]
     actions = ["retry"]
 

@@ -15,6 +15,7 @@ import re
 from dataclasses import dataclass
 
 import hl7
+from django.utils.translation import gettext as _
 from hl7.containers import Message
 
 from telemed.core import clock
@@ -87,11 +88,11 @@ def _msh_fields(raw: bytes) -> tuple[str, str, list[str]]:
     match = _DELIMITERS.match(text)
     if match is None:
         if not text.startswith("MSH"):
-            raise Unprocessable("the message does not start with an MSH segment", "100")
-        raise Unprocessable("MSH-1 and MSH-2 do not give valid delimiters", DATA_TYPE_ERROR)
+            raise Unprocessable(_("the message does not start with an MSH segment"), "100")
+        raise Unprocessable(_("MSH-1 and MSH-2 do not give valid delimiters"), DATA_TYPE_ERROR)
     separator, encoding_characters = match.group(1), match.group(2)
     if len(set(separator + encoding_characters)) != 5:
-        raise Unprocessable("the delimiters in MSH-1 and MSH-2 repeat", DATA_TYPE_ERROR)
+        raise Unprocessable(_("the delimiters in MSH-1 and MSH-2 repeat"), DATA_TYPE_ERROR)
     segment = re.split(r"[\r\n]", text, maxsplit=1)[0]
     # MSH-1 is the separator itself, so field n is element n-1 of the split.
     return separator, encoding_characters, segment.split(separator)
@@ -129,14 +130,16 @@ def decode(raw: bytes, header: Header) -> str:
         codec = CHARSETS.get(header.charset.upper())
         if codec is None:
             raise Unprocessable(
-                f"character set {header.charset!r} in MSH-18 is not supported",
+                _("character set %(charset)s in MSH-18 is not supported")
+                % {"charset": repr(header.charset)},
                 TABLE_VALUE_NOT_FOUND,
             )
         try:
             return raw.decode(codec)
         except UnicodeDecodeError:
             raise Unprocessable(
-                f"the message is not valid {header.charset}", DATA_TYPE_ERROR
+                _("the message is not valid %(charset)s") % {"charset": header.charset},
+                DATA_TYPE_ERROR,
             ) from None
     try:
         return raw.decode("utf-8")
@@ -146,7 +149,7 @@ def decode(raw: bytes, header: Header) -> str:
         return raw.decode("gb18030")
     except UnicodeDecodeError:
         raise Unprocessable(
-            "the message is neither UTF-8 nor GB18030 and MSH-18 names no character set",
+            _("the message is neither UTF-8 nor GB18030 and MSH-18 names no character set"),
             DATA_TYPE_ERROR,
         ) from None
 
@@ -154,15 +157,19 @@ def decode(raw: bytes, header: Header) -> str:
 def parse(text: str) -> Message:
     """Parse decoded text; segments may end in CR, LF or CRLF."""
     if "\x00" in text:
-        raise Unprocessable("the message contains NUL characters", DATA_TYPE_ERROR)
+        raise Unprocessable(_("the message contains NUL characters"), DATA_TYPE_ERROR)
     segments = [line for line in re.split(r"\r\n|\r|\n", text.strip()) if line.strip()]
     for line in segments:
         if not re.match(r"^[A-Z][A-Z0-9]{2}(\W|$)", line):
-            raise Unprocessable(f"{line[:20]!r} is not an HL7 segment", "100")
+            raise Unprocessable(
+                _("%(start)s is not an HL7 segment") % {"start": repr(line[:20])}, "100"
+            )
     try:
         return hl7.parse("\r".join(segments))
     except Exception as exc:  # the parser raises bare errors on malformed structure
-        raise Unprocessable(f"the message cannot be parsed: {exc}", "100") from None
+        raise Unprocessable(
+            _("the message cannot be parsed: %(problem)s") % {"problem": exc}, "100"
+        ) from None
 
 
 def value(message: Message, key: str) -> str:

@@ -95,7 +95,7 @@ def receive(raw: bytes) -> bytes:
             None,
         )
     if not header.control_id or not header.sending_application:
-        reason = "MSH-10 (control ID) and MSH-3 (sending application) are required"
+        reason = _("MSH-10 (control ID) and MSH-3 (sending application) are required")
         return _encode(
             hl7v2.acknowledgment(
                 header,

@@ -28,6 +28,7 @@ from collections.abc import Callable
 
 from django.conf import settings
 from django.db import DatabaseError, close_old_connections, connections
+from django.utils.translation import gettext as _
 
 from telemed.core import context
 from telemed.exchange import hl7v2, inbound
@@ -145,7 +146,7 @@ class Listener:
             with contextlib.suppress(threading.BrokenBarrierError):
                 barrier.wait(timeout=5)
 
-        for future in [self.executor.submit(close) for _ in range(workers)]:
+        for future in [self.executor.submit(close) for _worker in range(workers)]:
             with contextlib.suppress(Exception):
                 future.result(timeout=10)
         self.executor.shutdown(wait=True, cancel_futures=True)
@@ -163,7 +164,7 @@ class Listener:
                     logger.info("MLLP connection from %s idle; closing", source)
                     return
                 except asyncio.IncompleteReadError as exc:
-                    await self._reject(writer, "the frame was cut short (no end block)")
+                    await self._reject(writer, _("the frame was cut short (no end block)"))
                     logger.warning(
                         "truncated MLLP frame from %s (%d bytes)", source, len(exc.partial)
                     )
@@ -176,7 +177,7 @@ class Listener:
                     )
                     return
                 except OutsideFrame:
-                    await self._reject(writer, "data outside an MLLP frame")
+                    await self._reject(writer, _("data outside an MLLP frame"))
                     logger.warning("data outside an MLLP frame from %s; connection dropped", source)
                     return
                 if body is None:

@@ -30,7 +30,7 @@ class MemberSystem(models.Model):
     the same scope and MPI rules as the institution's staff.
     """
 
-    name = models.CharField(_("name"), max_length=100)
+    name = models.CharField(_("system name"), max_length=100)
     institution = models.ForeignKey(
         "directory.Institution", on_delete=models.PROTECT, related_name="+"
     )

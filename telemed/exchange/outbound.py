@@ -33,6 +33,7 @@ from typing import Any
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Q
+from django.utils.translation import gettext
 
 from telemed.accounts.models import User
 from telemed.audit import services as audit
@@ -240,7 +241,7 @@ def split_endpoint(endpoint: str) -> tuple[str, int]:
     host, _, port = endpoint.strip().rpartition(":")
     if not host or not port.isdigit() or not 0 < int(port) < 65536:
         raise ValidationFailed(
-            "An MLLP endpoint is host:port", details={"fields": {"endpoint": endpoint}}
+            gettext("An MLLP endpoint is host:port"), details={"fields": {"endpoint": endpoint}}
         )
     return host.strip("[]"), int(port)
 

@@ -7,13 +7,13 @@ from django.utils import translation
 
 
 @pytest.fixture(autouse=True)
-def english():  # type: ignore[no-untyped-def]
+def english():
     with translation.override("en"):
         yield
 
 
 @pytest.fixture
-def his(network):  # type: ignore[no-untyped-def]
+def his(network):
     from telemed.exchange import services
 
     return services.create_member_system(

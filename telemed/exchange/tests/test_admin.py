@@ -11,11 +11,11 @@ from telemed.testing import make_user, sign_in
 
 
 @pytest.fixture
-def operator(network):  # type: ignore[no-untyped-def]
+def operator(network):
     return make_user("ops", "administrator", network.province, is_staff=True, is_superuser=True)
 
 
-def test_the_message_log_lists_what_was_received(client, his, operator):  # type: ignore[no-untyped-def]
+def test_the_message_log_lists_what_was_received(client, his, operator):
     inbound.receive(adt("A01", "ADM1", "MR-ADM1").encode())
     sign_in(client, operator)
     page = client.get("/admin/exchange/inboundmessage/")
@@ -25,7 +25,7 @@ def test_the_message_log_lists_what_was_received(client, his, operator):  # type
     assert client.get(f"/admin/exchange/inboundmessage/{log_id}/change/").status_code == 200
 
 
-def test_another_citys_administrator_sees_none_of_it(client, his, network):  # type: ignore[no-untyped-def]
+def test_another_citys_administrator_sees_none_of_it(client, his, network):
     inbound.receive(adt("A01", "ADM2", "MR-ADM2").encode())
     outsider = make_user("ops_b", "administrator", network.city_b, is_staff=True, is_superuser=True)
     sign_in(client, outsider)
@@ -34,9 +34,7 @@ def test_another_citys_administrator_sees_none_of_it(client, his, network):  # t
     assert "ADM2" not in page.content.decode()
 
 
-def test_dead_letters_are_retried_from_the_outbox_screen(  # type: ignore[no-untyped-def]
-    client, his, operator, alice, network
-):
+def test_dead_letters_are_retried_from_the_outbox_screen(client, his, operator, alice, network):
     from telemed.consultations.testing import advance, build_team, draft
 
     services.subscribe(his, Transport.REST_HOOK, "http://127.0.0.1:9/never")
@@ -58,7 +56,7 @@ def test_dead_letters_are_retried_from_the_outbox_screen(  # type: ignore[no-unt
     assert client.get(f"/admin/exchange/outboundmessage/{row.pk}/change/").status_code == 200
 
 
-def test_member_systems_are_added_with_their_own_system_user(client, operator, network):  # type: ignore[no-untyped-def]
+def test_member_systems_are_added_with_their_own_system_user(client, operator, network):
     sign_in(client, operator)
     response = client.post(
         "/admin/exchange/membersystem/add/",
@@ -78,7 +76,7 @@ def test_member_systems_are_added_with_their_own_system_user(client, operator, n
     assert system.service_user.institution == network.county_b
 
 
-def test_the_demo_maps_the_demo_county_his_once(db):  # type: ignore[no-untyped-def]
+def test_the_demo_maps_the_demo_county_his_once(db):
     from telemed.directory.models import Institution, Tier
     from telemed.exchange import demo
     from telemed.exchange.models import MemberSystem

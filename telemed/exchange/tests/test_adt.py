@@ -26,7 +26,7 @@ def patients() -> list[Patient]:
     return list(Patient.objects.unscoped("test"))
 
 
-def test_a01_registers_the_patient_in_the_mpi(his):  # type: ignore[no-untyped-def]
+def test_a01_registers_the_patient_in_the_mpi(his):
     ack = send(
         adt(
             "A01",
@@ -55,7 +55,7 @@ def test_a01_registers_the_patient_in_the_mpi(his):  # type: ignore[no-untyped-d
     assert "MR-1001" in log.raw
 
 
-def test_a_resend_is_acknowledged_again_and_stored_once(his):  # type: ignore[no-untyped-def]
+def test_a_resend_is_acknowledged_again_and_stored_once(his):
     message = adt("A04", "MSG0002", "MR-1002")
     first = send(message)
     again = send(message)
@@ -66,7 +66,7 @@ def test_a_resend_is_acknowledged_again_and_stored_once(his):  # type: ignore[no
     assert log.times_received == 2
 
 
-def test_a08_updates_the_patient(his):  # type: ignore[no-untyped-def]
+def test_a08_updates_the_patient(his):
     send(adt("A04", "MSG0003", "MR-1003", phone="13800000001"))
     ack = send(
         adt(
@@ -90,14 +90,12 @@ def test_a08_updates_the_patient(his):  # type: ignore[no-untyped-def]
     assert changed.count() == 2  # the identity and the demographics
 
 
-def test_a31_of_an_unknown_record_number_creates_the_patient(his):  # type: ignore[no-untyped-def]
+def test_a31_of_an_unknown_record_number_creates_the_patient(his):
     assert ack_code(send(adt("A31", "MSG0005", "MR-1005"))) == "AA"
     assert len(patients()) == 1
 
 
-def test_a_look_alike_needs_confirmation_and_is_refused_with_the_reason(  # type: ignore[no-untyped-def]
-    his, alice
-):
+def test_a_look_alike_needs_confirmation_and_is_refused_with_the_reason(his, alice):
     register(alice, "张秀英", "A-0001")  # same name, sex and birth date, seen by the HIS
     ack = send(adt("A04", "MSG0006", "MR-1006"))
     assert ack_code(ack) == "AE"
@@ -111,14 +109,14 @@ def test_a_look_alike_needs_confirmation_and_is_refused_with_the_reason(  # type
     assert send(adt("A04", "MSG0006", "MR-1006")) == ack
 
 
-def test_an_invalid_resident_id_is_refused_naming_the_field(his):  # type: ignore[no-untyped-def]
+def test_an_invalid_resident_id_is_refused_naming_the_field(his):
     ack = send(adt("A01", "MSG0007", "MR-1007", resident_id="410522196005170000"))
     assert ack_code(ack) == "AE"
     assert "resident_id" in ack_field(ack, "ERR.F8")
     assert patients() == []
 
 
-def test_missing_record_number_and_bad_dates_are_refused(his):  # type: ignore[no-untyped-def]
+def test_missing_record_number_and_bad_dates_are_refused(his):
     no_mrn = adt("A01", "MSG0008", "X").replace("X^^^COUNTY_A^MR", "")
     assert "PID-3" in ack_field(send(no_mrn), "ERR.F8")
     bad_date = adt("A01", "MSG0009", "MR-1009", birth_date="1960-5-17")
@@ -127,7 +125,7 @@ def test_missing_record_number_and_bad_dates_are_refused(his):  # type: ignore[n
     assert patients() == []
 
 
-def test_an_unknown_sender_is_rejected(his):  # type: ignore[no-untyped-def]
+def test_an_unknown_sender_is_rejected(his):
     ack = send(adt("A01", "MSG0010", "MR-1010", application="OTHER", facility="NOWHERE"))
     assert ack_code(ack) == "AR"
     assert ack_field(ack, "ERR.F3.R1.C1") == "204"
@@ -136,7 +134,7 @@ def test_an_unknown_sender_is_rejected(his):  # type: ignore[no-untyped-def]
     assert (log.outcome, log.member_system) == ("AR", None)
 
 
-def test_a_rejected_message_is_processed_when_sent_again(his):  # type: ignore[no-untyped-def]
+def test_a_rejected_message_is_processed_when_sent_again(his):
     message = adt("A01", "MSG0011", "MR-1011", facility="COUNTY_X")
     assert ack_code(send(message)) == "AR"
     his.sending_facility = "COUNTY_X"
@@ -145,7 +143,7 @@ def test_a_rejected_message_is_processed_when_sent_again(his):  # type: ignore[n
     assert len(patients()) == 1
 
 
-def test_an_unsupported_message_type_is_rejected(his):  # type: ignore[no-untyped-def]
+def test_an_unsupported_message_type_is_rejected(his):
     message = adt("A01", "MSG0012", "MR-1012").replace("ADT^A01^ADT_A01", "ADT^A99^ADT_A01")
     ack = send(message)
     assert ack_code(ack) == "AR" and ack_field(ack, "ERR.F3.R1.C1") == "201"
@@ -158,14 +156,14 @@ def test_an_unsupported_message_type_is_rejected(his):  # type: ignore[no-untype
     ("charset", "encoding"),
     [("UNICODE UTF-8", "utf-8"), ("GB 18030-2000", "gb18030"), ("", "utf-8"), ("", "gb18030")],
 )
-def test_chinese_character_sets(his, charset, encoding):  # type: ignore[no-untyped-def]
+def test_chinese_character_sets(his, charset, encoding):
     message = adt("A01", f"CS-{encoding}", "MR-2001", name=("欧阳", "娜娜"), charset=charset)
     ack = send(message, encoding)
     assert ack_code(ack.decode(encoding)) == "AA"
     assert patients()[0].name == "欧阳娜娜"
 
 
-def test_gb18030_senders_get_a_gb18030_ack(his):  # type: ignore[no-untyped-def]
+def test_gb18030_senders_get_a_gb18030_ack(his):
     # An AE's reason can be Chinese text; the ACK says what it is encoded in.
     message = adt("A01", "CS-GB", "MR-2002", charset="GB 18030-2000", sex="Q")
     ack = send(message, "gb18030")
@@ -183,19 +181,43 @@ def test_gb18030_senders_get_a_gb18030_ack(his):  # type: ignore[no-untyped-def]
         b"MSH|^~\\&|HIS|COUNTY_A|TELEMED|PROV|2026||ADT^A01|C1|P|2.5||||||KOI8-R\r",
     ],
 )
-def test_malformed_messages_are_rejected(his, raw):  # type: ignore[no-untyped-def]
+def test_malformed_messages_are_rejected(his, raw):
     ack = inbound.receive(raw)
     assert ack_code(ack) == "AR"
     assert patients() == []
 
 
-def test_a_message_that_is_not_valid_in_its_charset_is_rejected(his):  # type: ignore[no-untyped-def]
+def test_a_message_that_is_not_valid_in_its_charset_is_rejected(his):
     message = adt("A01", "MSG0014", "MR-1014").encode("gb18030")
     assert ack_code(inbound.receive(message)) == "AR"  # says UTF-8, is GB18030
     assert patients() == []
 
 
-def test_a_garbage_segment_after_msh_is_rejected(his):  # type: ignore[no-untyped-def]
+def test_a_garbage_segment_after_msh_is_rejected(his):
     message = adt("A01", "MSG0015", "MR-1015") + "\x00\x01\x02binary\r"
     assert ack_code(send(message)) == "AR"
     assert patients() == []
+
+
+def test_refusals_are_explained_in_chinese_by_default(his):
+    from django.utils import translation
+
+    from telemed.web.tests.catalog import ensure_compiled
+
+    ensure_compiled()
+    with translation.override("zh-hans"):
+        ack = send(adt("A01", "ZH1", "MR-ZH1", application="NOBODY"))
+    assert "未知的发送方 NOBODY/COUNTY_A" in ack_field(ack, "ERR.F8")
+
+
+def test_every_catalogue_entry_is_translated():
+    from pathlib import Path
+
+    from babel.messages.pofile import read_po
+
+    po = Path(inbound.__file__).parent / "locale/zh_Hans/LC_MESSAGES/django.po"
+    with po.open("rb") as source:
+        catalog = read_po(source)
+    for message in catalog:
+        if message.id:
+            assert message.string and not message.fuzzy, message.id

@@ -18,7 +18,7 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 
 @pytest.fixture
-def listener(his):  # type: ignore[no-untyped-def]
+def listener(his):
     port, stop = mllp.run_in_thread(max_bytes=64 * 1024, idle_timeout=2, workers=4)
     yield port
     stop()
@@ -47,7 +47,7 @@ def _still_serving(port: int, control_id: str) -> None:
         assert ack_code(client.send_message(adt("A01", control_id, f"MR-{control_id}"))) == "AA"
 
 
-def test_registers_patients_and_acknowledges_resends(listener):  # type: ignore[no-untyped-def]
+def test_registers_patients_and_acknowledges_resends(listener):
     with MLLPClient("127.0.0.1", listener) as client:
         acks = [
             client.send_message(adt("A01", f"L{n}", f"MR-{n}", name=("李", f"{n}号")))
@@ -60,7 +60,7 @@ def test_registers_patients_and_acknowledges_resends(listener):  # type: ignore[
     assert InboundMessage.objects.unscoped("test").count() == 5
 
 
-def test_concurrent_senders_lose_and_double_nothing(listener):  # type: ignore[no-untyped-def]
+def test_concurrent_senders_lose_and_double_nothing(listener):
     codes: list[str] = []
 
     def sender(number: int) -> None:
@@ -82,7 +82,7 @@ def test_concurrent_senders_lose_and_double_nothing(listener):  # type: ignore[n
     assert InboundMessage.objects.unscoped("test").count() == len(distinct)
 
 
-def test_an_oversized_frame_drops_the_connection_unread(listener):  # type: ignore[no-untyped-def]
+def test_an_oversized_frame_drops_the_connection_unread(listener):
     sock = socket.create_connection(("127.0.0.1", listener))
     sock.sendall(hl7v2.START_BLOCK + adt("A01", "BIG", "MR-BIG").encode())
     try:
@@ -97,7 +97,7 @@ def test_an_oversized_frame_drops_the_connection_unread(listener):  # type: igno
     assert not InboundMessage.objects.unscoped("test").filter(control_id="BIG").exists()
 
 
-def test_garbage_outside_a_frame_gets_ar_and_a_dropped_connection(listener):  # type: ignore[no-untyped-def]
+def test_garbage_outside_a_frame_gets_ar_and_a_dropped_connection(listener):
     sock = socket.create_connection(("127.0.0.1", listener))
     sock.sendall(bytes(range(1, 11)) * 50)
     assert ack_code(_read_ack(sock)) == "AR"
@@ -106,14 +106,14 @@ def test_garbage_outside_a_frame_gets_ar_and_a_dropped_connection(listener):  # 
     _still_serving(listener, "AFTER-GARBAGE")
 
 
-def test_garbage_inside_a_frame_gets_ar_and_the_connection_stays(listener):  # type: ignore[no-untyped-def]
+def test_garbage_inside_a_frame_gets_ar_and_the_connection_stays(listener):
     with MLLPClient("127.0.0.1", listener) as client:
         assert ack_code(client.send(hl7v2.frame(b"\x00\xff\xfe garbage"))) == "AR"
         assert ack_code(client.send(hl7v2.frame(b"PID|1||MR-1"))) == "AR"
         assert ack_code(client.send_message(adt("A01", "AFTER", "MR-AFTER"))) == "AA"
 
 
-def test_a_truncated_frame_gets_ar(listener):  # type: ignore[no-untyped-def]
+def test_a_truncated_frame_gets_ar(listener):
     sock = socket.create_connection(("127.0.0.1", listener))
     sock.sendall(hl7v2.START_BLOCK + adt("A01", "CUT", "MR-CUT").encode()[:60])
     sock.shutdown(socket.SHUT_WR)
@@ -123,7 +123,7 @@ def test_a_truncated_frame_gets_ar(listener):  # type: ignore[no-untyped-def]
     _still_serving(listener, "AFTER-CUT")
 
 
-def test_a_frame_restarted_inside_another_keeps_only_the_second(listener):  # type: ignore[no-untyped-def]
+def test_a_frame_restarted_inside_another_keeps_only_the_second(listener):
     with MLLPClient("127.0.0.1", listener) as client:
         first = hl7v2.START_BLOCK + adt("A01", "HALF", "MR-HALF").encode()[:50]
         ack = client.send(first + hl7v2.frame(adt("A01", "WHOLE", "MR-WHOLE")))
@@ -133,7 +133,7 @@ def test_a_frame_restarted_inside_another_keeps_only_the_second(listener):  # ty
     ]
 
 
-def test_an_idle_connection_is_closed(listener):  # type: ignore[no-untyped-def]
+def test_an_idle_connection_is_closed(listener):
     sock = socket.create_connection(("127.0.0.1", listener))
     started = time.monotonic()
     assert _closed(sock)
