@@ -92,3 +92,15 @@ def test_charlie_gets_404(client, world, charlie):
     assert client.get(f"/ecg/{case.pk}/").status_code == 404
     assert client.get(f"/api/ecg/cases/{case.pk}").status_code == 404
     assert client.get("/ecg/new/").status_code == 200
+
+
+def test_the_pages_speak_chinese(client, world):
+    from telemed.web.tests.catalog import ensure_compiled
+
+    ensure_compiled()
+    case = send(world, heart_rate=35)
+    sign_in(client, world.experts[0])
+    worklist = client.get("/ecg/", HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
+    assert "心电诊断资源池" in worklist and "领取" in worklist and "危急" in worklist
+    page = client.get(f"/ecg/{case.pk}/", HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
+    assert "窦性心动过缓" in page and "心率过低" in page and "走纸速度" in page

@@ -105,7 +105,7 @@
     const row = table.querySelector(`tr[data-id="${id}"]`);
     if (!row) return;
     const status = row.querySelector(".ecg-status");
-    status.textContent = table.dataset.takenLabel.replace("%(name)s", by ? by.name : "?");
+    status.textContent = table.dataset.takenLabel.replace("__NAME__", by ? by.name : "?");
     row.dataset.taken = "1";
     row.classList.add("text-body-secondary");
     const form = row.querySelector("form");
@@ -135,7 +135,7 @@
     if (!button) return;
     button.remove();
     const state = document.querySelector("[data-testid=ecg-state]");
-    if (state) state.textContent = casePage.dataset.takenLabel.replace("%(name)s", message.by ? message.by.name : "?");
+    if (state) state.textContent = casePage.dataset.takenLabel.replace("__NAME__", message.by ? message.by.name : "?");
   }
 
   function siteChanged(message) {
