@@ -282,6 +282,7 @@ def aecg_bytes(
     """An HL7 aECG (AnnotatedECG) document, one rhythm series, digits per lead."""
     increment = increment_s if increment_s is not None else 1.0 / record.sampling_rate
     digits = np.round(record.samples / scale_uv).astype(np.int64)
+    per_uv = {"uV": 1.0, "mV": 1e-3}.get(unit, 1.0)  # the scale is written in ``unit``
     parts = [
         prolog or '<?xml version="1.0" encoding="UTF-8"?>',
         '<AnnotatedECG xmlns="urn:hl7-org:v3" '
@@ -299,7 +300,7 @@ def aecg_bytes(
         parts.append(
             f'<component><sequence><code code="{code}" codeSystem="2.16.840.1.113883.6.24"/>'
             f'<value xsi:type="SLIST_PQ"><origin value="0" unit="{unit}"/>'
-            f'<scale value="{scale_uv:g}" unit="{unit}"/><digits>{text}</digits></value>'
+            f'<scale value="{scale_uv * per_uv:g}" unit="{unit}"/><digits>{text}</digits></value>'
             "</sequence></component>"
         )
     parts.append("</sequenceSet></component></series></component></AnnotatedECG>")

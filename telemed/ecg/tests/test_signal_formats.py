@@ -1,0 +1,141 @@
+"""Every intake format reads back the record it was written from, in microvolts."""
+
+from __future__ import annotations
+
+import io
+
+import numpy as np
+import pytest
+
+from telemed.ecg.signal import codes
+from telemed.ecg.signal.analysis import analyze
+from telemed.ecg.signal.readers import detect_format, read_path, read_record
+from telemed.ecg.signal.readers.dicom_format import dataset_to_record
+from telemed.ecg.signal.record import STANDARD_LEADS
+from telemed.ecg.tests import signal_fixtures as sf
+
+
+@pytest.fixture(scope="module")
+def original():
+    record, _truth = sf.synthetic(heart_rate=72, noise_uv=5, seed=4)
+    return record
+
+
+def _uploads(fmt: str, record):
+    if fmt == "wfdb":
+        return sf.wfdb_files(record, name="township-cart"), "township-cart.hea", 0.02
+    if fmt == "wfdb-212":
+        return sf.wfdb_files(record, name="cart", fmt="212"), "cart.hea", 0.3
+    if fmt == "wfdb-uv":
+        return sf.wfdb_files(record, name="cart", units="uV"), "cart.hea", 0.6
+    if fmt == "dicom":
+        return sf.dicom_bytes(record), "ecg.dcm", 1.3
+    if fmt == "dicom-mv":
+        return sf.dicom_bytes(record, units="mV"), "ecg.dcm", 1.3
+    if fmt == "aecg":
+        return sf.aecg_bytes(record), "ecg.xml", 0.6
+    if fmt == "aecg-mv":
+        return sf.aecg_bytes(record, scale_uv=5.0, unit="mV"), "ecg.xml", 2.6
+    if fmt == "csv":
+        return sf.csv_bytes(record), "ecg.csv", 0.01
+    if fmt == "csv-time-mv":
+        return sf.csv_bytes(record, time_column=True, unit="mV"), "ecg.csv", 0.01
+    if fmt == "fhir":
+        return sf.fhir_json(record), "observation.json", 1.3
+    raise AssertionError(fmt)
+
+
+FORMATS = [
+    "wfdb",
+    "wfdb-212",
+    "wfdb-uv",
+    "dicom",
+    "dicom-mv",
+    "aecg",
+    "aecg-mv",
+    "csv",
+    "csv-time-mv",
+    "fhir",
+]
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_it_reads_back_what_was_written(fmt, original) -> None:
+    files, filename, tolerance_uv = _uploads(fmt, original)
+    record = read_record(files, filename=filename)
+    assert record.source_format == fmt.split("-")[0]
+    assert record.leads == STANDARD_LEADS
+    assert record.sampling_rate == pytest.approx(500.0)
+    assert record.samples.shape == original.samples.shape
+    assert record.samples.dtype == np.float64
+    assert np.abs(record.samples - original.samples).max() <= tolerance_uv
+    assert record.duration_s == pytest.approx(10.0)
+
+
+@pytest.mark.parametrize("fmt", ["wfdb", "dicom", "aecg", "csv", "fhir"])
+def test_every_format_gives_the_same_measurements(fmt, original) -> None:
+    files, filename, _ = _uploads(fmt, original)
+    expected = analyze(original)
+    analysis = analyze(read_record(files, filename=filename))
+    assert analysis.rhythm == expected.rhythm == codes.SINUS_RHYTHM
+    assert analysis.heart_rate_bpm == pytest.approx(expected.heart_rate_bpm, abs=0.2)
+    assert analysis.qrs_ms == pytest.approx(expected.qrs_ms, abs=4)
+    assert analysis.beats == expected.beats
+
+
+def test_a_file_object_upload_reads_like_bytes(original) -> None:
+    data = sf.dicom_bytes(original)
+    record = read_record({"ecg.dcm": io.BytesIO(data)}, filename="ecg.dcm")
+    assert record.leads == STANDARD_LEADS
+
+
+def test_a_single_upload_may_be_given_as_bytes(original) -> None:
+    assert read_record(sf.csv_bytes(original), filename="x.csv").source_format == "csv"
+
+
+def test_an_uploaded_path_counts_by_its_last_part(original) -> None:
+    files = {f"C:\\exports\\{k}": v for k, v in sf.wfdb_files(original, name="r1").items()}
+    assert read_record(files, filename="C:\\exports\\r1.hea").leads == STANDARD_LEADS
+
+
+def test_dicom_keeps_what_identifies_the_acquisition(original) -> None:
+    record = read_record(sf.dicom_bytes(original, patient_id="SYN-42"), filename="a.dcm")
+    assert record.meta["patient_id"] == "SYN-42"
+    assert record.meta["sop_class"] == "12-lead ECG"
+    assert record.meta["device"] == "Synthetic Cart"
+
+
+def test_a_general_ecg_dataset_converts_without_a_file(original) -> None:
+    import pydicom
+
+    ds = pydicom.dcmread(io.BytesIO(sf.dicom_bytes(original, general=True)))
+    record = dataset_to_record(ds)
+    assert record.meta["sop_class"] == "General ECG"
+    assert record.source_format == "dicom"
+
+
+def test_the_format_is_detected_by_content_without_an_extension(original) -> None:
+    assert detect_format("upload", sf.dicom_bytes(original)) == "dicom"
+    assert detect_format("upload", sf.aecg_bytes(original)) == "aecg"
+    assert detect_format("upload", sf.fhir_json(original)) == "fhir"
+    assert detect_format("upload", sf.csv_bytes(original)) == "csv"
+    assert read_record(sf.aecg_bytes(original), filename="upload").source_format == "aecg"
+
+
+def test_lead_names_are_made_standard() -> None:
+    record = read_path(sf.REAL_DATA / "s0010_re.hea")
+    assert record.leads[:6] == ("I", "II", "III", "aVR", "aVL", "aVF")
+    assert record.leads[12:] == ("vx", "vy", "vz")  # Frank leads keep their own names
+
+
+def test_a_wfdb_upload_without_the_frank_leads_file_reads_the_twelve() -> None:
+    files = {name: (sf.REAL_DATA / name).read_bytes() for name in ("s0010_re.hea", "s0010_re.dat")}
+    record = read_record(files, filename="s0010_re.hea")
+    assert record.leads == STANDARD_LEADS
+
+
+def test_mitbih_keeps_its_own_lead_names() -> None:
+    record = read_path(sf.REAL_DATA / "100.hea")
+    assert record.leads == ("MLII", "V5")
+    assert record.sampling_rate == 360.0
+    assert record.n_samples == 650000
