@@ -72,6 +72,7 @@ class NodeAE(AE):
     def _decide(self, assoc: PynetdicomAssociation) -> list[str]:
         primitive = assoc.requestor.primitive
         calling = str(getattr(primitive, "calling_ae_title", "") or "").strip()
+        close_old_connections()
         node = node_for(calling, assoc.requestor.address)
         if node is None:
             logger.warning(

@@ -197,6 +197,9 @@ def _time(text: str, *, upper: bool) -> str:
     head, _, fraction = digits.partition(".")
     if not head.isdigit() or len(head) not in (2, 4, 6) or (fraction and not fraction.isdigit()):
         raise BadMatch(f"{text!r} is not a DICOM time (HHMMSS)")
+    fields = [int(head[i : i + 2]) for i in range(0, len(head), 2)]
+    if fields[0] > 23 or any(value > 59 for value in fields[1:]):
+        raise BadMatch(f"{text!r} is not a time of day")
     fill = "595959"[len(head) :] if upper else "000000"[len(head) :]
     return head + fill + ("." + fraction if fraction else (".999999" if upper else ""))
 

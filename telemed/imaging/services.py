@@ -24,7 +24,9 @@ from django.utils.translation import gettext as _
 
 from telemed.audit import services as audit
 from telemed.audit.models import Action, Outcome
+from telemed.consultations.models import Consultation
 from telemed.core import clock
+from telemed.core.errors import InvalidTransition, PermissionDenied, ValidationFailed
 from telemed.dicom.files import (
     DOES_NOT_MATCH_SOP_CLASS,
     DUPLICATE_SOP_INSTANCE,
@@ -34,7 +36,7 @@ from telemed.dicom.files import (
     inspect,
 )
 from telemed.dicom.registry import Refused
-from telemed.imaging.models import ImagingInstance, ImagingSeries, ImagingStudy
+from telemed.imaging.models import CaseStudy, ImagingInstance, ImagingSeries, ImagingStudy
 from telemed.imaging.pixels import check_image
 from telemed.imaging.sop_classes import IMAGE_STORAGE
 from telemed.patients.models import PatientRegistration
@@ -332,3 +334,45 @@ def close_batch(sender: Sender) -> None:
             "instances_per_study": dict(sender.studies),
         },
     )
+
+
+def attach_study(user: User, consultation: Consultation, study: ImagingStudy) -> CaseStudy:
+    """Attach one of the requesting institution's received studies to an imaging case
+    (while the requester still edits it). Both were read through the caller's scope. A study
+    not yet linked to the master patient index is linked to the case's patient."""
+    from telemed.consultations.states import Kind, State
+    from telemed.consultations.workflow import PART_ROLES, REQUESTER, record_on_case
+
+    if user.role not in PART_ROLES[REQUESTER]:
+        raise PermissionDenied(_("Only the requester attaches studies."))
+    if consultation.kind != Kind.IMAGING:
+        raise ValidationFailed(_("Studies are attached to imaging cases only."))
+    if study.institution_id != consultation.requesting_institution_id:
+        raise ValidationFailed(_("The study was not received from the requesting institution."))
+    if study.patient_id is not None and study.patient_id != consultation.patient_id:
+        raise ValidationFailed(_("The study belongs to another patient."))
+    with transaction.atomic():
+        case = Consultation.objects.visible_to(user).select_for_update().get(pk=consultation.pk)
+        if case.state not in (State.DRAFT, State.RETURNED):
+            raise InvalidTransition(
+                _("Case %(number)s is %(state)s: studies can no longer be attached.")
+                % {"number": case.number, "state": case.get_state_display()}
+            )
+        link, created = CaseStudy.objects.get_or_create(
+            consultation=case, study=study, defaults={"attached_by": user}
+        )
+        if study.patient_id is None:
+            ImagingStudy.objects.unscoped("attach: link the study to the case's patient").filter(
+                pk=study.pk, patient__isnull=True
+            ).update(patient_id=case.patient_id)
+        if created:
+            record_on_case(
+                user,
+                case,
+                "study_attached",
+                audit_action=Action.UPDATE,
+                object_type="imaging_study",
+                object_id=study.pk,
+                detail={"study": study.study_instance_uid},
+            )
+    return link

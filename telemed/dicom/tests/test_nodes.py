@@ -1,0 +1,75 @@
+"""Remote nodes: which caller maps to which institution; the demo mapping; the command."""
+
+from __future__ import annotations
+
+import pytest
+
+from telemed.dicom import demo
+from telemed.dicom.models import RemoteNode
+from telemed.dicom.nodes import node_for
+from telemed.dicom.testing import make_node
+from telemed.directory.models import Institution, Tier
+
+
+def test_an_address_bound_node_wins_over_an_open_one(network):
+    open_node = make_node("PACS", network.county_a)
+    bound = make_node("PACS", network.county_b, host="10.0.0.7")
+    assert node_for("PACS", "10.0.0.7") == bound
+    assert node_for("PACS ", "10.0.0.8") == open_node
+    assert node_for("OTHER", "10.0.0.7") is None
+    assert node_for("", "10.0.0.7") is None
+
+
+def test_a_disabled_node_is_no_node(network):
+    make_node("PACS", network.county_a, enabled=False)
+    assert node_for("PACS", "127.0.0.1") is None
+
+
+def test_the_demo_maps_demo_county_once(network):
+    county = Institution.objects.create(
+        code="DEMO_COUNTY", name="示范县人民医院", tier=Tier.COUNTY_HOSPITAL
+    )
+    assert demo.load() == {"dicom_nodes": 1}
+    assert demo.load() == {"dicom_nodes": 1}
+    assert RemoteNode.objects.get(ae_title="DEMO_COUNTY").institution == county
+
+
+def test_the_listener_is_registered_for_telemed_serve():
+    from telemed.core import listeners
+
+    assert "dicom" in [each.name for each in listeners.registered()]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_telemed_dicom_listen_runs_alone(tmp_path):
+    import os
+    import signal
+    import socket
+    import subprocess
+    import sys
+    import time
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "telemed.settings"}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "telemed.cli", "dicom", "listen", "--port", str(port)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env=env,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            with socket.socket() as client:
+                if client.connect_ex(("127.0.0.1", port)) == 0:
+                    break
+            time.sleep(0.2)
+        else:
+            pytest.fail("the listener did not start")
+    finally:
+        process.send_signal(signal.SIGTERM)
+        output, _ = process.communicate(timeout=30)
+    assert f"on 127.0.0.1:{port}" in output and "stopped" in output
