@@ -34,18 +34,28 @@ def clashes(
     excluding: int | None = None,
 ) -> list[str]:
     """Why [start, end) cannot be booked, one sentence per clash; empty when it can."""
-    overlapping = Q(scheduled_start__lt=end, scheduled_end__gt=start)
+    who_clash = Q(pk__in=[])
+    if expert is not None:
+        who_clash |= Q(assigned_expert=expert)
+    if room is not None:
+        who_clash |= Q(room=room)
+    # One query for both: the bookings of the expert or the room that overlap.
+    busy = _bookings().filter(who_clash, scheduled_start__lt=end, scheduled_end__gt=start)
+    if excluding:
+        busy = busy.exclude(pk=excluding)
+    others = list(
+        busy.order_by("scheduled_start").only(
+            "number", "scheduled_start", "scheduled_end", "assigned_expert_id", "room_id"
+        )[:6]
+    )
     found = []
-    for label, who, match in (
-        (gettext("Expert"), expert, {"assigned_expert": expert}),
-        (gettext("Room"), room, {"room": room}),
+    for label, who, field in (
+        (gettext("Expert"), expert, "assigned_expert_id"),
+        (gettext("Room"), room, "room_id"),
     ):
         if who is None:
             continue
-        busy = _bookings(**match).filter(overlapping)
-        if excluding:
-            busy = busy.exclude(pk=excluding)
-        for other in busy.order_by("scheduled_start")[:3]:
+        for other in [o for o in others if getattr(o, field) == who.pk][:3]:
             start_local = timezone.localtime(other.scheduled_start)
             end_local = timezone.localtime(other.scheduled_end)
             found.append(
