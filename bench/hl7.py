@@ -1,0 +1,207 @@
+"""HL7 v2 ADT through MLLP with ACK-after-commit (issue 7's goal: >= 500 messages/s from 4
+concurrent senders on PostgreSQL).
+
+(a) mllp: the real listener (``telemed.exchange.mllp``) on a free loopback port in this
+    process; 4 sender processes, each one connection with the ``hl7`` package's MLLP client,
+    send ``MESSAGES`` ADT messages in all (A04 registrations of new patients, one in ten an
+    A08 update of a patient sent earlier by the same sender, one in twenty a resend of an
+    earlier control ID); each waits for its ACK before the next message (original mode).
+(b) in_process: the same kind of messages through ``inbound.receive`` in one thread, with
+    no socket: what processing costs, with the number of queries and the time spent in the
+    database per message (Django's execute wrapper).
+(c) echo: the listener's framing and thread hand-off with a handler that answers AA
+    without touching the database: the transport's ceiling.
+
+Ratios: mllp / in_process says what the socket, framing and threads cost (or gain, with
+concurrency); mllp / echo how far the database work is from the transport's ceiling.
+Runs on a database of its own (PostgreSQL when DATABASE_URL is set, SQLite otherwise).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import multiprocessing
+import os
+import statistics
+import time
+from typing import Any
+
+MESSAGES = int(os.environ.get("BENCH_HL7_MESSAGES", "2000"))
+IN_PROCESS = int(os.environ.get("BENCH_HL7_IN_PROCESS", "400"))
+SENDERS = 4
+TIME_LIMIT = float(os.environ.get("BENCH_HL7_SECONDS", "120"))
+
+
+def _message(sender: int, n: int, event: str = "A04", control: str | None = None) -> str:
+    from telemed.exchange.testing import adt
+    from telemed.patients import identifiers
+
+    birth = dt.date(1940, 1, 1) + dt.timedelta(days=(sender * 100_003 + n * 7) % 25_000)
+    return adt(
+        event,
+        control or f"S{sender}-{n}-{event}",
+        f"MR{sender}-{n}",
+        name=("患", f"者{sender}x{n}"),
+        birth_date=f"{birth:%Y%m%d}",
+        resident_id=identifiers.make("410522", birth, (sender * 250 + n) % 1000),
+        phone=f"138{sender:02d}{n:06d}",
+        address="人民路1号^^安阳县^河南省",
+    )
+
+
+def workload(sender: int, count: int, offset: int = 0) -> list[str]:
+    """One sender's messages: new patients, some updates and some resends."""
+    messages: list[str] = []
+    for i in range(count):
+        n = offset + i
+        if i % 20 == 19 and messages:
+            messages.append(messages[-5])  # a resend: same control ID
+        elif i % 10 == 9:
+            messages.append(_message(sender, n - 3, "A08", f"S{sender}-{n}-A08"))
+        else:
+            messages.append(_message(sender, n))
+    return messages
+
+
+def _send(port: int, messages: list[str], results: Any) -> None:
+    """A sender process: one connection, one message in flight."""
+    from hl7.client import MLLPClient
+
+    codes: dict[str, int] = {}
+    latencies: list[float] = []
+    deadline = time.monotonic() + TIME_LIMIT
+    with MLLPClient("127.0.0.1", port) as client:
+        for text in messages:
+            if time.monotonic() > deadline:
+                break
+            start = time.perf_counter()
+            ack = client.send_message(text).decode("utf-8", "replace")
+            latencies.append((time.perf_counter() - start) * 1000)
+            code = ack.split("MSA|", 1)[1][:2] if "MSA|" in ack else "??"
+            codes[code] = codes.get(code, 0) + 1
+    results.put({"codes": codes, "latencies": latencies})
+
+
+def _through_mllp(port: int, offset: int) -> dict[str, Any]:
+    context = multiprocessing.get_context("spawn")
+    results = context.Queue()
+    per_sender = MESSAGES // SENDERS
+    loads = [workload(s, per_sender, offset) for s in range(SENDERS)]
+    processes = [context.Process(target=_send, args=(port, load, results)) for load in loads]
+    start = time.perf_counter()
+    for process in processes:
+        process.start()
+    collected = [results.get(timeout=TIME_LIMIT + 60) for _ in processes]
+    elapsed = time.perf_counter() - start
+    for process in processes:
+        process.join(timeout=10)
+    codes: dict[str, int] = {}
+    latencies: list[float] = []
+    for each in collected:
+        latencies += each["latencies"]
+        for code, count in each["codes"].items():
+            codes[code] = codes.get(code, 0) + count
+    sent = len(latencies)
+    ordered = sorted(latencies)
+    return {
+        "messages": sent,
+        "seconds": round(elapsed, 2),
+        "per_second": round(sent / elapsed, 1),
+        "acks": codes,
+        "latency_p50_ms": round(statistics.median(ordered), 2) if ordered else None,
+        "latency_p99_ms": round(ordered[int(0.99 * (len(ordered) - 1))], 2) if ordered else None,
+    }
+
+
+def _in_process() -> dict[str, Any]:
+    from django.db import connection
+
+    from telemed.exchange import inbound
+
+    messages = workload(9, IN_PROCESS)
+    db_time = [0.0]
+    queries = [0]
+
+    def wrapper(execute, sql, params, many, context):  # type: ignore[no-untyped-def]
+        start = time.perf_counter()
+        try:
+            return execute(sql, params, many, context)
+        finally:
+            db_time[0] += time.perf_counter() - start
+            queries[0] += 1
+
+    with connection.execute_wrapper(wrapper):
+        start = time.perf_counter()
+        for text in messages:
+            inbound.receive(text.encode("utf-8"))
+        elapsed = time.perf_counter() - start
+    return {
+        "messages": len(messages),
+        "per_second": round(len(messages) / elapsed, 1),
+        "ms_per_message": round(elapsed / len(messages) * 1000, 3),
+        "db_ms_per_message": round(db_time[0] / len(messages) * 1000, 3),
+        "queries_per_message": round(queries[0] / len(messages), 1),
+    }
+
+
+def _echo() -> dict[str, Any]:
+    from telemed.exchange import hl7v2, inbound, mllp
+
+    real = inbound.receive
+
+    def answer(raw: bytes) -> bytes:
+        header = hl7v2.read_header(raw)
+        return hl7v2.acknowledgment(header, "AA", control_id="E").encode()
+
+    inbound.receive = answer  # type: ignore[assignment]
+    try:
+        port, stop = mllp.run_in_thread()
+        try:
+            return _through_mllp(port, offset=900_000)
+        finally:
+            stop()
+    finally:
+        inbound.receive = real  # type: ignore[assignment]
+
+
+def run() -> dict[str, Any]:
+    from django.conf import settings
+
+    from bench.consultations import _drop_database, _own_database
+
+    connection, original = _own_database()
+    try:
+        from telemed.exchange import mllp, services
+        from telemed.testing import build_network
+
+        build_network()
+        services.create_member_system(
+            "COUNTY_A", name="HIS", sending_application="HIS", sending_facility="COUNTY_A"
+        )
+        in_process = _in_process()
+        port, stop = mllp.run_in_thread()
+        try:
+            through = _through_mllp(port, offset=0)
+        finally:
+            stop()
+        echo = _echo()
+        from telemed.exchange.models import InboundMessage
+        from telemed.patients.models import Patient
+
+        stored = InboundMessage.objects.unscoped("benchmark count").count()
+        patients = Patient.objects.unscoped("benchmark count").count()
+    finally:
+        _drop_database(connection, original)
+    return {
+        "database": connection.vendor,
+        "senders": SENDERS,
+        "workers": settings.MLLP_WORKERS,
+        "mllp": through,
+        "in_process": in_process,
+        "echo": echo,
+        "stored_messages": stored,
+        "patients": patients,
+        "ratio_mllp_to_in_process": round(through["per_second"] / in_process["per_second"], 2),
+        "ratio_mllp_to_echo": round(through["per_second"] / echo["per_second"], 3),
+        "goal_per_second": 500,
+    }
