@@ -39,7 +39,13 @@ def stamp(resource: dict[str, Any]) -> dict[str, Any]:
 
 
 def stamp_many(resources: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """``stamp`` for a page of search results of one or several types: one query per type."""
+    """``stamp`` for a page of search results of one or several types: one query per type
+    to find the latest versions, one insert for the new ones, in one transaction."""
+    with transaction.atomic():
+        return _stamp_many(resources)
+
+
+def _stamp_many(resources: list[dict[str, Any]]) -> list[dict[str, Any]]:
     latest: dict[tuple[str, str], ResourceVersion] = {}
     by_type: dict[str, list[str]] = {}
     for resource in resources:
@@ -51,15 +57,35 @@ def stamp_many(resources: list[dict[str, Any]]) -> list[dict[str, Any]]:
             key = (row.resource_type, row.resource_id)
             if key not in latest or row.version > latest[key].version:
                 latest[key] = row
-    stamped = []
+    fresh: dict[tuple[str, str], ResourceVersion] = {}
     for resource in resources:
         key = (resource["resourceType"], resource["id"])
         digest = content_hash(resource)
-        current = latest.get(key)
+        current = fresh.get(key) or latest.get(key)
         if current is None or current.content_hash != digest:
-            current = _record(resource, digest, current.version + 1 if current else 1)
-            latest[key] = current
-        stamped.append(_with_meta(resource, current))
+            version = ResourceVersion(
+                resource_type=key[0],
+                resource_id=key[1],
+                version=current.version + 1 if current else 1,
+                recorded_at=clock.now(),
+                content_hash=digest,
+            )
+            version.data = _with_meta(resource, version)
+            fresh[key] = version
+    if fresh:
+        try:
+            # A savepoint: a concurrent request recording the same change wins the unique
+            # constraint, and this one then records (or reads) row by row.
+            with transaction.atomic():
+                ResourceVersion.objects.bulk_create(fresh.values())
+        except IntegrityError:
+            for key, version in list(fresh.items()):
+                source = next(r for r in resources if (r["resourceType"], r["id"]) == key)
+                fresh[key] = _record(source, version.content_hash, version.version)
+    stamped = []
+    for resource in resources:
+        key = (resource["resourceType"], resource["id"])
+        stamped.append(_with_meta(resource, fresh.get(key) or latest[key]))
     return stamped
 
 
