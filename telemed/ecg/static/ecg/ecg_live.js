@@ -48,6 +48,7 @@
     tr.dataset.submitted = data.submitted_at || "";
     if (data.critical) tr.className = "table-danger";
     const number = document.createElement("td");
+    number.className = "text-nowrap";
     const link = document.createElement("a");
     link.href = data.url; link.textContent = data.number;
     number.appendChild(link);
@@ -57,7 +58,7 @@
       number.appendChild(flag);
     }
     tr.appendChild(number);
-    tr.appendChild(cell(data.requesting_institution));
+    tr.appendChild(cell(data.requesting_institution, "d-none d-md-table-cell"));
     tr.appendChild(cell(data.patient_sex + (data.patient_age !== null ? ", " + data.patient_age : "")));
     const reading = cell(data.rhythm_label + (data.heart_rate ? ` · ${Math.round(data.heart_rate)} bpm` : ""));
     (data.flag_labels || []).forEach((label) => {
@@ -66,12 +67,12 @@
     });
     tr.appendChild(reading);
     const when = data.submitted_at ? new Date(data.submitted_at) : null;
-    tr.appendChild(cell(when ? when.toLocaleString([], { month: "2-digit", day: "2-digit", hour: "2-digit", minute: "2-digit" }) : "", "small"));
+    tr.appendChild(cell(when ? when.toLocaleString([], { month: "2-digit", day: "2-digit", hour: "2-digit", minute: "2-digit" }) : "", "small d-none d-sm-table-cell"));
     const status = cell(data.state_label, "ecg-status");
     status.setAttribute("data-testid", "ecg-status");
     tr.appendChild(status);
     const act = document.createElement("td");
-    act.className = "text-end";
+    act.className = "text-end text-nowrap";
     const form = document.createElement("form");
     form.method = "post"; form.action = data.url + "claim/"; form.className = "d-inline";
     form.innerHTML = '<input type="hidden" name="csrfmiddlewaretoken"><button class="btn btn-sm btn-success" data-testid="ecg-claim"></button>';

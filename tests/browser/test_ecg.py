@@ -1,0 +1,113 @@
+"""An ECG from a township-style requester to two on-duty experts and back, in real browsers
+over real WebSockets (uvicorn with the ASGI application): it appears live in both experts'
+worklists, one claims it, the other sees it taken, the claimer reads it in the 12-lead
+viewer and signs, and the requester's open page shows the report without a reload."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import TYPE_CHECKING
+
+import pytest
+
+from telemed.consultations.models import Consultation
+from telemed.ecg.services import display_name
+from telemed.ecg.testing import build_world, wfdb_files
+from telemed.testing import PASSWORD, build_network
+from tests.browser.conftest import PC, PHONE, screenshot
+from tests.browser.test_board_live import asgi_server  # noqa: F401  (the uvicorn fixture)
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Browser, Page
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+@contextmanager
+def signed_in(
+    browser: Browser, base: str, username: str, viewport: dict[str, int] = PC
+) -> Iterator[Page]:
+    context = browser.new_context(locale="zh-CN", viewport=viewport)  # type: ignore[arg-type]
+    context.set_default_timeout(15_000)
+    try:
+        page = context.new_page()
+        page.goto(f"{base}/accounts/login/")
+        page.fill("#id_username", username)
+        page.fill("#id_password", PASSWORD)
+        page.click("[data-testid=sign-in-submit]")
+        page.locator("h1[data-testid^=home-]").wait_for()
+        yield page
+    finally:
+        context.close()
+
+
+def live(page: Page) -> None:
+    page.locator("[data-testid=ecg-live][data-state=live]").wait_for()
+
+
+def test_an_ecg_goes_live_to_two_experts_and_its_report_back(
+    browser,
+    asgi_server,
+    no_second_factor,  # noqa: F811
+):
+    world = build_world(build_network(), experts=2)
+    first, second = world.experts
+    base = asgi_server
+    with (
+        signed_in(browser, base, first.username) as a,
+        signed_in(browser, base, second.username, PHONE) as b,
+        signed_in(browser, base, world.requester.username) as requester,
+    ):
+        for expert in (a, b):
+            expert.goto(f"{base}/ecg/")
+            live(expert)
+        requester.goto(f"{base}/ecg/new/")
+        requester.select_option("#ecg-patient", str(world.patient.pk))
+        requester.set_input_files(
+            "[data-testid=ecg-files]",
+            [
+                {"name": name, "mimeType": "application/octet-stream", "buffer": content}
+                for name, content in wfdb_files(heart_rate=35).items()
+            ],
+        )
+        requester.click("[data-testid=ecg-send-submit]")
+        requester.locator("[data-testid=ecg-report-pending]").wait_for()
+        live(requester)
+        case = Consultation.objects.unscoped("test").get(kind="ecg")
+
+        # Live in both worklists, flagged critical, without a reload.
+        rows = [page.locator(f"tr[data-id='{case.pk}']") for page in (a, b)]
+        for row in rows:
+            row.wait_for()
+            assert row.get_attribute("data-critical") == "1"
+        screenshot(b, "ecg-worklist-phone.png")
+
+        rows[0].locator("[data-testid=ecg-claim]").click()
+        a.locator("[data-testid=ecg-report-form]").wait_for()
+        # The other expert sees who took it; the claim button is gone.
+        taken = rows[1].locator("[data-testid=ecg-status]")
+        taken.filter(has_text=display_name(first)).wait_for()
+        assert rows[1].locator("[data-testid=ecg-claim]").count() == 0
+
+        # The 12-lead viewer: 3 x 4 leads plus the rhythm strip, then one lead at 50 mm/s.
+        a.locator("[data-testid=ecg-svg][data-layout='12'] polyline[data-lead]").nth(12).wait_for()
+        assert a.locator("[data-testid=ecg-svg] polyline[data-lead]").count() == 13
+        a.select_option("[data-control=speed]", "50")
+        a.click("[data-layout=single]")
+        a.locator("[data-testid=ecg-svg][data-layout=single][data-speed='50']").wait_for()
+        screenshot(a, "ecg-case.png")
+
+        # The analysis pre-selected its rhythm; the expert adds a finding by clicking it.
+        assert a.is_checked("#ph-sinus_bradycardia")
+        a.click("[data-testid=ecg-phrase-t_wave_changes]")
+        a.click("[data-testid=ecg-sign]")
+        a.locator("[data-testid=ecg-report-diagnosis]").wait_for()
+
+        # The requester's page, open all along, shows the signed report.
+        diagnosis = requester.locator("[data-testid=ecg-report-diagnosis]")
+        diagnosis.wait_for()
+        assert "窦性心动过缓" in diagnosis.inner_text()
+        assert "T 波改变" in diagnosis.inner_text()
+        screenshot(requester, "ecg-report.png")
+    assert Consultation.objects.unscoped("test").get(pk=case.pk).state == "concluded"
