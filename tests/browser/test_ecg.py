@@ -48,8 +48,8 @@ def live(page: Page) -> None:
 
 def test_an_ecg_goes_live_to_two_experts_and_its_report_back(
     browser,
-    asgi_server,
-    no_second_factor,  # noqa: F811
+    asgi_server,  # noqa: F811  (the imported fixture)
+    no_second_factor,
 ):
     world = build_world(build_network(), experts=2)
     first, second = world.experts
