@@ -115,3 +115,21 @@ def test_an_incomplete_order_is_refused_and_changes_nothing(his):
     assert "wanted_specialty" in ack_field(ack, "ERR.F8")
     assert not Consultation.objects.unscoped("test").exists()
     assert not Patient.objects.unscoped("test").exists()
+
+
+def test_a40_moves_the_merged_records_consultations(his):
+    send(adt("A04", "M9", "MR-KEEP", name=("钱", "一")))
+    send(adt("A04", "M10", "MR-GONE", name=("钱", "壹")))
+    his.accepts_orders = True
+    his.save()
+    assert ack_code(send(order("M11", "MR-GONE"))) == "AA"
+    case = Consultation.objects.unscoped("test").get()
+    survivor = Patient.objects.unscoped("test").get(name="钱一")
+    assert (
+        ack_code(
+            send(adt("A40", "M12", "MR-KEEP", name=("钱", "一"), merged_record_number="MR-GONE"))
+        )
+        == "AA"
+    )
+    case.refresh_from_db()
+    assert case.patient_id == survivor.pk
