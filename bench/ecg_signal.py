@@ -121,7 +121,7 @@ def _qrs_synthetic() -> dict[str, Any]:
     for heart_rate in (35, 50, 70, 100, 140, 175):
         for noise in (5.0, 60.0, 150.0):
             qt = min(420.0, 60000.0 / heart_rate * 0.55)
-            record, truth = synthetic(
+            record, known = synthetic(
                 heart_rate=heart_rate,
                 qt_ms=qt,
                 pr_ms=min(160.0, 60000.0 / heart_rate * 0.3),
@@ -129,8 +129,8 @@ def _qrs_synthetic() -> dict[str, Any]:
                 duration_s=20.0,
                 seed=int(rng.integers(1 << 30)),
             )
-            cases.append((record, np.array(truth.r_peaks)))
-    out = {}
+            cases.append((record, np.array(known.r_peaks)))
+    out: dict[str, Any] = {}
     for method in DETECTORS:
         hits = truths = found_total = 0
         try:

@@ -15,10 +15,11 @@ from __future__ import annotations
 
 import logging
 import math
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 import numpy as np
+from scipy import signal as sps
 
 from telemed.ecg.signal import beats, codes, delineate, measure, rhythm
 from telemed.ecg.signal.record import EcgRecord
@@ -35,6 +36,8 @@ MEASURABLE_QUALITY = 0.6
 GOOD_QUALITY = 0.8
 #: Leads at this quality or above take part in the median-beat delineation and ST.
 LEAD_USABLE = 0.5
+#: Intervals need no finer grain than 1 ms; faster records are decimated for the analysis.
+MAX_ANALYSIS_RATE_HZ = 1000.0
 #: Median beats and quality use an evenly spread subset of at most this many beats.
 MAX_TEMPLATE_BEATS = 120
 #: QTc above this (ms) is a "prolonged QTc" statement; PR and QRS limits likewise.
@@ -82,9 +85,23 @@ class Analysis:
 
 
 def analyze(record: EcgRecord) -> Analysis:
-    """Measure ``record``; see the module docstring. Never raises on signal content."""
+    """Measure ``record``; see the module docstring. Never raises on signal content.
+
+    Records sampled above ``MAX_ANALYSIS_RATE_HZ`` are measured on a decimated copy; their
+    ``beats`` are still indices into the record's own samples (to within the decimation
+    step).
+    """
     try:
-        return _analyze(record)
+        step = math.ceil(record.sampling_rate / MAX_ANALYSIS_RATE_HZ)
+        if step <= 1:
+            return _analyze(record)
+        working = replace(
+            record,
+            sampling_rate=record.sampling_rate / step,
+            samples=sps.resample_poly(record.samples, 1, step, axis=1),
+        )
+        result = _analyze(working)
+        return replace(result, beats=tuple(b * step for b in result.beats))
     except Exception as exc:  # neurokit2 and scipy raise anything on degenerate signals
         logger.warning("ECG analysis failed on a %s record", record.source_format, exc_info=True)
         return unmeasurable(f"analysis failed: {type(exc).__name__}: {exc}"[:300])

@@ -214,9 +214,9 @@ def dicom_bytes(
 ) -> bytes:
     """A DICOM 12-lead ECG (or General ECG) waveform object, int16 samples."""
     from pydicom.dataset import Dataset, FileMetaDataset
-    from pydicom.uid import ExplicitVRLittleEndian, generate_uid
+    from pydicom.uid import UID, ExplicitVRLittleEndian, generate_uid
 
-    sop_class = "1.2.840.10008.5.1.4.1.1.9.1.2" if general else "1.2.840.10008.5.1.4.1.1.9.1.1"
+    sop_class = UID("1.2.840.10008.5.1.4.1.1.9.1.2" if general else "1.2.840.10008.5.1.4.1.1.9.1.1")
     meta = FileMetaDataset()
     meta.MediaStorageSOPClassUID = sop_class
     meta.MediaStorageSOPInstanceUID = generate_uid()

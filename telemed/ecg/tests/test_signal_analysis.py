@@ -6,6 +6,8 @@ import json
 
 import numpy as np
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from telemed.ecg.signal import beats, codes
 from telemed.ecg.signal.analysis import analyze
@@ -194,6 +196,7 @@ def test_analysis_is_deterministic_and_json_safe() -> None:
 
 def test_qtc_formulas() -> None:
     analysis = analyze(synthetic(heart_rate=75, qt_ms=380)[0])
+    assert analysis.rr_ms is not None and analysis.qt_ms is not None
     rr_s = analysis.rr_ms / 1000
     assert analysis.qtc_bazett_ms == pytest.approx(analysis.qt_ms / rr_s**0.5, abs=0.2)
     assert analysis.qtc_fridericia_ms == pytest.approx(analysis.qt_ms / rr_s ** (1 / 3), abs=0.2)
@@ -202,3 +205,60 @@ def test_qtc_formulas() -> None:
 def test_every_code_has_a_label() -> None:
     for code in (*codes.RHYTHMS, *codes.STATEMENTS, *codes.FLAGS):
         assert codes.label(code)
+
+
+@pytest.mark.parametrize("rate", [100.0, 250.0, 1000.0, 2000.0, 10_000.0])
+def test_every_accepted_rate_is_measured(rate) -> None:
+    record, truth = synthetic(rate=rate, heart_rate=75, noise_uv=5, duration_s=6)
+    analysis = analyze(record)
+    assert analysis.measurable, analysis.reason
+    assert analysis.heart_rate_bpm == pytest.approx(75, abs=2)
+    assert analysis.qrs_ms == pytest.approx(90, abs=20)
+    # Beats are indices into the record's own samples, whatever rate was analysed.
+    detected = np.array(analysis.beats)
+    assert all(np.min(np.abs(detected - peak)) <= 0.04 * rate for peak in truth.r_peaks)
+
+
+def test_the_shortest_accepted_record_is_analysed() -> None:
+    record, _ = synthetic(duration_s=2.5, heart_rate=80)
+    analysis = analyze(record)
+    assert analysis.rhythm in codes.RHYTHMS
+    assert analysis.measurable or analysis.statements == (codes.MEASUREMENTS_UNAVAILABLE,)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    rate=st.sampled_from([100.0, 360.0, 500.0]),
+    seconds=st.floats(2.5, 6.0),
+    scale=st.floats(1e-3, 1e5),
+    seed=st.integers(0, 2**16),
+    kind=st.sampled_from(["noise", "steps", "spikes", "sine", "ecg+spikes"]),
+)
+def test_any_valid_record_is_analysed_without_an_exception(
+    rate, seconds, scale, seed, kind
+) -> None:
+    rng = np.random.default_rng(seed)
+    n = int(rate * seconds)
+    if kind == "noise":
+        data = rng.normal(0, scale, (2, n))
+    elif kind == "steps":
+        data = np.repeat(rng.normal(0, scale, (2, 8)), -(-n // 8), axis=1)[:, :n]
+    elif kind == "spikes":
+        data = np.zeros((2, n))
+        data[:, rng.integers(0, n, 5)] = scale
+    elif kind == "sine":
+        data = scale * np.sin(np.arange(n) / rate * 2 * np.pi * rng.uniform(0.1, 45))[
+            None, :
+        ].repeat(2, 0)
+    else:
+        ecg, _ = synthetic(rate=rate, duration_s=seconds, leads=("II", "V5"), seed=seed)
+        data = ecg.samples.copy()
+        data[:, rng.integers(0, n, 3)] += scale
+    record = build_record(
+        sampling_rate=rate, leads=["II", "V5"], channels=list(data), source_format="csv"
+    )
+    analysis = analyze(record)
+    json.dumps(analysis.to_json())
+    assert analysis.measurable or analysis.statements == (codes.MEASUREMENTS_UNAVAILABLE,)
+    assert analysis.critical == bool(analysis.flags)
+    assert all(0.0 <= q <= 1.0 for q in analysis.lead_quality.values())

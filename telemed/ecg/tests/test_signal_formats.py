@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import json
 
 import numpy as np
 import pytest
@@ -139,3 +140,44 @@ def test_mitbih_keeps_its_own_lead_names() -> None:
     assert record.leads == ("MLII", "V5")
     assert record.sampling_rate == 360.0
     assert record.n_samples == 650000
+
+
+def test_a_fhir_r5_observation_with_interval_reads(original) -> None:
+    doc = json.loads(sf.fhir_json(original))
+    for component in doc["component"]:
+        sampled = component["valueSampledData"]
+        sampled["interval"] = sampled.pop("period")
+        sampled["intervalUnit"] = "ms"
+    record = read_record(json.dumps(doc).encode(), filename="o.json")
+    assert record.sampling_rate == pytest.approx(500.0)
+    assert np.abs(record.samples - original.samples).max() <= 1.3
+
+
+def test_fhir_lead_codes_may_be_the_mdc_lead_codes_or_a_display(original) -> None:
+    doc = json.loads(sf.fhir_json(original))
+    doc["component"][0]["code"]["coding"][0]["code"] = "131073"  # MDC_ECG_LEAD_I
+    doc["component"][1]["code"] = {"coding": [{"display": "MDC_ECG_LEAD_II"}]}
+    doc["component"][2]["code"] = {"text": "Lead III"}
+    record = read_record(json.dumps(doc).encode(), filename="o.json")
+    assert record.leads[:3] == ("I", "II", "III")
+
+
+@pytest.mark.parametrize("delimiter", [";", "\t"])
+def test_csv_with_semicolons_or_tabs(delimiter, original) -> None:
+    data = sf.csv_bytes(original).replace(b",", delimiter.encode())
+    record = read_record(data, filename="x.csv")
+    assert record.leads == STANDARD_LEADS
+
+
+def test_csv_with_a_time_column_and_a_matching_rate(original) -> None:
+    data = sf.csv_bytes(original, time_column=True)
+    data = b"# sampling_rate=500\n" + data
+    assert read_record(data, filename="x.csv").sampling_rate == 500.0
+
+
+def test_aecg_with_a_relative_time_axis_in_ms(original) -> None:
+    xml = sf.aecg_bytes(original)
+    xml = xml.replace(b'code="TIME_ABSOLUTE"', b'code="TIME_RELATIVE"')
+    xml = xml.replace(b'<increment value="0.002" unit="s"/>', b'<increment value="2" unit="ms"/>')
+    assert b'unit="ms"' in xml
+    assert read_record(xml, filename="a.xml").sampling_rate == pytest.approx(500.0)
