@@ -54,6 +54,8 @@ class Analysis:
     ``rhythm`` is one code of ``codes.RHYTHMS``; ``statements`` are further findings
     (``codes.STATEMENTS``); ``flags`` the critical ones (``codes.FLAGS``), and ``critical``
     is true when there is any. ``beats`` are R-peak sample indices on ``analysed_lead``.
+    When ``measurable`` is false, ``reason_code`` (``codes.REASONS``, labelled for people)
+    says why and ``reason`` gives the detail in English (for the log and the expert).
     """
 
     heart_rate_bpm: float | None = None
@@ -72,6 +74,7 @@ class Analysis:
     critical: bool = False
     measurable: bool = True
     reason: str = ""
+    reason_code: str = ""
     beats: tuple[int, ...] = ()
     analysed_lead: str = ""
     st_level_uv: dict[str, float] = field(default_factory=dict)
@@ -104,13 +107,16 @@ def analyze(record: EcgRecord) -> Analysis:
         return replace(result, beats=tuple(b * step for b in result.beats))
     except Exception as exc:  # neurokit2 and scipy raise anything on degenerate signals
         logger.warning("ECG analysis failed on a %s record", record.source_format, exc_info=True)
-        return unmeasurable(f"analysis failed: {type(exc).__name__}: {exc}"[:300])
+        return unmeasurable(
+            codes.ANALYSIS_FAILED, f"analysis failed: {type(exc).__name__}: {exc}"[:300]
+        )
 
 
-def unmeasurable(reason: str, **known: Any) -> Analysis:
+def unmeasurable(reason_code: str, reason: str, **known: Any) -> Analysis:
     return Analysis(
         measurable=False,
         reason=reason,
+        reason_code=reason_code,
         statements=(codes.MEASUREMENTS_UNAVAILABLE,),
         rhythm=codes.UNDETERMINED_RHYTHM,
         **known,
@@ -123,6 +129,7 @@ def _analyze(record: EcgRecord) -> Analysis:
     lead_index = record.leads.index(lead_name)
     if peaks.size < 2:
         return unmeasurable(
+            codes.NO_BEATS,
             "fewer than two beats found",
             analysed_lead=lead_name,
             lead_quality=_rounded(record, quality),
@@ -135,10 +142,12 @@ def _analyze(record: EcgRecord) -> Analysis:
     lead_quality = _rounded(record, quality)
     if quality[lead_index] < MEASURABLE_QUALITY:
         return unmeasurable(
+            codes.TOO_NOISY,
             f"signal too noisy to measure (quality {quality[lead_index]:.2f} on lead {lead_name})",
+            # No beats: what a detector finds in noise is not beats, and a viewer marking
+            # them would mislead.
             analysed_lead=lead_name,
             lead_quality=lead_quality,
-            beats=tuple(int(p) for p in peaks),
         )
     good = quality >= LEAD_USABLE
     good[lead_index] = True

@@ -37,6 +37,11 @@ HIGH_RATE_CRITICAL = "high_rate_critical"  # 心率过快（> 150 次/分）
 LONG_PAUSE_CRITICAL = "long_pause_critical"  # 长间歇（> 3 秒）
 SUSPECTED_ST_ELEVATION = "suspected_st_elevation"  # 疑似 ST 段抬高
 
+# Why an analysis is not measurable (``Analysis.reason_code``; ``reason`` has the detail).
+NO_BEATS = "no_beats"  # 未检出心搏
+TOO_NOISY = "too_noisy"  # 信号噪声过大，无法测量
+ANALYSIS_FAILED = "analysis_failed"  # 自动分析失败
+
 RHYTHMS: dict[str, Promise] = {
     SINUS_RHYTHM: _("Sinus rhythm"),
     SINUS_BRADYCARDIA: _("Sinus bradycardia"),
@@ -69,9 +74,16 @@ FLAGS: dict[str, Promise] = {
 }
 
 
+REASONS: dict[str, Promise] = {
+    NO_BEATS: _("No heartbeats were found"),
+    TOO_NOISY: _("The signal is too noisy to measure"),
+    ANALYSIS_FAILED: _("The automated analysis failed"),
+}
+
+
 def label(code: str) -> str:
-    """The label of any rhythm, statement or flag code, in the active language."""
-    for table in (RHYTHMS, STATEMENTS, FLAGS):
+    """The label of any rhythm, statement, flag or reason code, in the active language."""
+    for table in (RHYTHMS, STATEMENTS, FLAGS, REASONS):
         if code in table:
             return str(table[code])
     raise KeyError(code)

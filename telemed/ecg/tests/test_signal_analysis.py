@@ -110,7 +110,10 @@ def test_pure_noise_is_accepted_and_not_measured(seed, amplitude) -> None:
     assert not analysis.measurable
     assert analysis.statements == (codes.MEASUREMENTS_UNAVAILABLE,)
     assert analysis.reason
+    assert analysis.reason_code in (codes.TOO_NOISY, codes.NO_BEATS)
     assert analysis.heart_rate_bpm is None and not analysis.flags
+    if analysis.reason_code == codes.TOO_NOISY:
+        assert analysis.beats == ()
 
 
 def test_a_flat_line_is_not_measured() -> None:
@@ -120,6 +123,7 @@ def test_a_flat_line_is_not_measured() -> None:
     analysis = analyze(flat)
     assert not analysis.measurable
     assert analysis.lead_quality == {"II": 0.0}
+    assert analysis.reason_code == codes.NO_BEATS
 
 
 def test_moderate_noise_is_still_measured_and_heavy_noise_is_not() -> None:
@@ -162,6 +166,7 @@ def test_a_failure_inside_the_detector_becomes_unmeasurable(monkeypatch) -> None
     monkeypatch.setattr(beats, "detect_r_peaks", broken)
     analysis = analyze(synthetic()[0])
     assert not analysis.measurable
+    assert analysis.reason_code == codes.ANALYSIS_FAILED
     assert "IndexError" in analysis.reason
     assert analysis.statements == (codes.MEASUREMENTS_UNAVAILABLE,)
 
@@ -203,7 +208,7 @@ def test_qtc_formulas() -> None:
 
 
 def test_every_code_has_a_label() -> None:
-    for code in (*codes.RHYTHMS, *codes.STATEMENTS, *codes.FLAGS):
+    for code in (*codes.RHYTHMS, *codes.STATEMENTS, *codes.FLAGS, *codes.REASONS):
         assert codes.label(code)
 
 
