@@ -41,12 +41,27 @@ def test_sinus_rhythms_by_rate(heart_rate, rhythm) -> None:
     assert not analysis.critical
 
 
-def test_irregular_rhythm_without_p_waves_is_possible_af() -> None:
-    rr = np.random.default_rng(3).uniform(0.45, 1.1, 40)
-    record, _ = synthetic(list(rr), p_wave=False, fibrillation_uv=60)
+@pytest.mark.parametrize("seed", [1, 3, 4, 8])
+@pytest.mark.parametrize("fibrillation_uv", [20.0, 80.0])
+def test_irregular_rhythm_without_p_waves_is_possible_af(seed, fibrillation_uv) -> None:
+    rr = np.random.default_rng(seed).uniform(0.45, 1.1, 40)
+    record, _ = synthetic(list(rr), p_wave=False, fibrillation_uv=fibrillation_uv, seed=seed)
     analysis = analyze(record)
     assert analysis.rhythm == codes.IRREGULAR_POSSIBLE_AF
     assert analysis.pr_ms is None
+
+
+def test_irregular_rhythm_with_p_waves_is_not_called_af() -> None:
+    rr = np.random.default_rng(5).uniform(0.6, 1.2, 40)
+    record, _ = synthetic(list(rr), noise_uv=20)
+    assert analyze(record).rhythm == codes.IRREGULAR_RHYTHM
+
+
+@pytest.mark.parametrize("noise_uv", [0.0, 30.0, 60.0])
+def test_p_waves_are_found_through_noise(noise_uv) -> None:
+    analysis = analyze(synthetic(heart_rate=70, noise_uv=noise_uv, seed=9)[0])
+    assert analysis.rhythm == codes.SINUS_RHYTHM
+    assert analysis.pr_ms is not None
 
 
 def test_regular_rhythm_without_p_waves_is_not_called_sinus() -> None:
