@@ -28,6 +28,7 @@ DATABASE_URL is set, SQLite otherwise.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import multiprocessing
 import os
@@ -322,10 +323,8 @@ async def _sockets(config: dict[str, Any]) -> dict[str, Any]:
                     received.append((index, message["row"]["id"], time.time()))
 
     tasks = [asyncio.ensure_future(expert(i, c)) for i, c in enumerate(config["sessions"])]
-    try:
+    with contextlib.suppress(TimeoutError):
         await asyncio.wait_for(ready.wait(), timeout=60)
-    except TimeoutError:
-        pass
     print("READY" if ready.is_set() else f"ONLY {connected}", flush=True)
     await asyncio.sleep(config["seconds"])
     stop.set()
