@@ -9,8 +9,11 @@ import neurokit2 as nk
 import numpy as np
 from scipy import signal as sps
 
-#: The R-peak detector. Chosen by the accuracy figures in ``bench/ecg_signal.py`` (MIT-BIH
-#: 100, both leads, and simulated records at several rates and noise levels).
+#: The R-peak detector, chosen by the figures of ``bench/ecg_signal.py``: on MIT-BIH 100
+#: (150 ms window) it scores Se 99.87% / +P 100% on both leads; on 18 synthetic records
+#: at 35-175 bpm with up to 150 uV of noise Se 100% / +P 99.3%, where the next best
+#: (martinez2004, pantompkins1985, hamilton2002) fall to +P 96-98% and rodrigues2021, the
+#: only one at 100% on MLII, to 86%.
 PEAK_METHOD = "neurokit"
 #: Window of a median beat around its R peak, seconds before and after.
 BEFORE_S = 0.35
