@@ -181,3 +181,26 @@ def test_aecg_with_a_relative_time_axis_in_ms(original) -> None:
     xml = xml.replace(b'<increment value="0.002" unit="s"/>', b'<increment value="2" unit="ms"/>')
     assert b'unit="ms"' in xml
     assert read_record(xml, filename="a.xml").sampling_rate == pytest.approx(500.0)
+
+
+def test_dicom_mdc_lead_codes_and_a_median_group_first(original) -> None:
+    import pydicom
+
+    ds = pydicom.dcmread(io.BytesIO(sf.dicom_bytes(original)))
+    for channel, code in zip(
+        ds.WaveformSequence[0].ChannelDefinitionSequence,
+        ("2:1", "2:2", "2:61", "2:62", "2:63", "2:64", "2:3", "2:4", "2:5", "2:6", "2:7", "2:8"),
+        strict=True,
+    ):
+        source = channel.ChannelSourceSequence[0]
+        source.CodingSchemeDesignator = "MDC"
+        source.CodeValue = code
+        source.CodeMeaning = "?"
+    median = pydicom.Dataset()
+    median.update(ds.WaveformSequence[0])
+    median.MultiplexGroupLabel = "MEDIAN"
+    ds.WaveformSequence = [median, ds.WaveformSequence[0]]
+    out = io.BytesIO()
+    ds.save_as(out)
+    record = read_record(out.getvalue(), filename="e.dcm")
+    assert record.leads == STANDARD_LEADS
