@@ -78,8 +78,18 @@ def _own_database() -> tuple[Any, str]:
     else:
         test["NAME"] = f"telemed_bench_{os.getpid()}"
     original = connection.settings_dict["NAME"]
+    _close_pool(connection)  # a pool opened on the original database would keep using it
     connection.creation.create_test_db(verbosity=0, autoclobber=True, serialize=False)
+    _close_pool(connection)
     return connection, original
+
+
+def _close_pool(connection: Any) -> None:
+    """Hand the connection back and close PostgreSQL's pool, so that the next connection
+    opens on the database the settings name now."""
+    connection.close()
+    if connection.alias in getattr(connection, "_connection_pools", {}):
+        connection.close_pool()
 
 
 def _drop_database(connection: Any, original: str) -> None:
@@ -94,6 +104,7 @@ def _drop_database(connection: Any, original: str) -> None:
                 [name],
             )
     connections.close_all()
+    _close_pool(connection)
     connection.creation.destroy_test_db(original, verbosity=0)
 
 

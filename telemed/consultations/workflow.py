@@ -26,6 +26,7 @@ from telemed.consultations.policies import KindPolicy, policy_for
 from telemed.consultations.states import State
 from telemed.core import clock, events
 from telemed.core.errors import InvalidTransition, NotFound, PermissionDenied
+from telemed.core.rows import matched
 
 if TYPE_CHECKING:
     from telemed.accounts.models import User
@@ -156,7 +157,7 @@ EXTRA_ROLES = {"close": frozenset({Role.CONSULTATION_MANAGER})}
 
 def access(actor: User, consultation_id: int) -> Consultation:
     """The case if the actor can see it; NotFound (and a denied audit event) otherwise."""
-    consultation = Consultation.objects.visible_to(actor).filter(pk=consultation_id).first()
+    consultation = matched(Consultation.objects.visible_to(actor).filter(pk=consultation_id))
     if consultation is None:
         audit.denied(
             actor,
@@ -252,11 +253,10 @@ def _perform(
         )
         # The related rows come along for the answer (the API renders the case from this
         # object), but only the case's own row is locked.
-        consultation = (
+        consultation = matched(
             cases.select_related(*CASE_RELATED)
             .select_for_update(of=("self",))
             .filter(pk=consultation_id)
-            .first()
         )
         if consultation is None:
             raise _Refused(NotFound(gettext("Consultation not found")), Action.READ, "not in scope")
