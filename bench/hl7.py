@@ -122,7 +122,7 @@ def _in_process() -> dict[str, Any]:
     db_time = [0.0]
     queries = [0]
 
-    def wrapper(execute, sql, params, many, context):  # type: ignore[no-untyped-def]
+    def wrapper(execute, sql, params, many, context):
         start = time.perf_counter()
         try:
             return execute(sql, params, many, context)
@@ -145,23 +145,17 @@ def _in_process() -> dict[str, Any]:
 
 
 def _echo() -> dict[str, Any]:
-    from telemed.exchange import hl7v2, inbound, mllp
-
-    real = inbound.receive
+    from telemed.exchange import hl7v2, mllp
 
     def answer(raw: bytes) -> bytes:
         header = hl7v2.read_header(raw)
         return hl7v2.acknowledgment(header, "AA", control_id="E").encode()
 
-    inbound.receive = answer  # type: ignore[assignment]
+    port, stop = mllp.run_in_thread(handler=answer)
     try:
-        port, stop = mllp.run_in_thread()
-        try:
-            return _through_mllp(port, offset=900_000)
-        finally:
-            stop()
+        return _through_mllp(port, offset=900_000)
     finally:
-        inbound.receive = real  # type: ignore[assignment]
+        stop()
 
 
 def run() -> dict[str, Any]:

@@ -7,24 +7,29 @@ from __future__ import annotations
 
 from typing import Any
 
+from django import forms
 from django.contrib import admin, messages
-from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 from django.forms import ModelForm
 from django.http import HttpRequest
+from django.urls import reverse
+from django.utils.html import format_html
+from django.utils.http import urlencode
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from telemed.accounts.models import User
 from telemed.core.errors import DomainError
-from telemed.exchange import services
+from telemed.exchange import codes, services
 from telemed.exchange.models import (
+    CodeMapping,
     DeliveryAttempt,
     DeliveryState,
     InboundMessage,
     MemberSystem,
     OutboundMessage,
     Subscription,
+    UnmappedCode,
 )
 
 
@@ -83,8 +88,33 @@ class MemberSystemAdmin(admin.ModelAdmin):
         super().save_model(request, obj, form, change)
 
 
+class SubscriptionForm(forms.ModelForm):
+    class Meta:
+        model = Subscription
+        fields = [
+            "member_system",
+            "transport",
+            "endpoint",
+            "authorization",
+            "receiving_application",
+            "receiving_facility",
+            "active",
+        ]
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        try:
+            data["endpoint"] = services.validate_endpoint(
+                data.get("transport", ""), data.get("endpoint", "")
+            )
+        except DomainError as exc:
+            self.add_error("endpoint", exc.message)
+        return data
+
+
 @admin.register(Subscription)
 class SubscriptionAdmin(admin.ModelAdmin):
+    form = SubscriptionForm
     list_display = ["member_system", "transport", "endpoint", "active", "created_at"]
     list_filter = ["transport", "active"]
     fields = [
@@ -96,15 +126,6 @@ class SubscriptionAdmin(admin.ModelAdmin):
         "receiving_facility",
         "active",
     ]
-
-    def save_model(
-        self, request: HttpRequest, obj: Subscription, form: ModelForm[Subscription], change: bool
-    ) -> None:
-        try:
-            obj.endpoint = services.validate_endpoint(obj.transport, obj.endpoint)
-        except DomainError as exc:
-            raise ValidationError(exc.message) from None
-        super().save_model(request, obj, form, change)
 
 
 @admin.register(InboundMessage)
@@ -214,3 +235,118 @@ class OutboundMessageAdmin(ReadOnly):
             % {"count": count},
             messages.SUCCESS,
         )
+
+
+class CodeMappingForm(forms.ModelForm):
+    class Meta:
+        model = CodeMapping
+        fields = [
+            "institution",
+            "kind",
+            "local_code",
+            "local_name",
+            "standard_code",
+            "standard_name",
+            "factor",
+            "offset",
+        ]
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        problems = codes.check(
+            data.get("kind", ""),
+            data.get("local_code", ""),
+            data.get("standard_code", ""),
+            data.get("factor", 1.0),
+            data.get("offset", 0.0),
+        )
+        for field, problem in problems.items():
+            self.add_error(field if field in self.fields else None, problem)
+        return data
+
+
+@admin.register(CodeMapping)
+class CodeMappingAdmin(admin.ModelAdmin):
+    """Add a mapping from the queue's "map" link: the form arrives filled with the code."""
+
+    form = CodeMappingForm
+
+    list_display = ["institution", "kind", "local_code", "local_name", "standard_code", "factor"]
+    list_filter = ["kind"]
+    search_fields = ["local_code", "local_name", "standard_code", "institution__code"]
+    fields = [
+        "institution",
+        "kind",
+        "local_code",
+        "local_name",
+        "standard_code",
+        "standard_name",
+        "factor",
+        "offset",
+    ]
+    autocomplete_fields = ["institution"]
+
+    def save_model(
+        self, request: HttpRequest, obj: CodeMapping, form: ModelForm[CodeMapping], change: bool
+    ) -> None:
+        user = _user(request)
+        if user is None:
+            return
+        saved = codes.map_code(
+            user,
+            obj.institution,
+            obj.kind,
+            obj.local_code,
+            obj.standard_code,
+            obj.standard_name,
+            local_name=obj.local_name,
+            factor=obj.factor,
+            offset=obj.offset,
+        )
+        obj.pk = saved.pk
+
+
+@admin.register(UnmappedCode)
+class UnmappedCodeAdmin(ReadOnly):
+    """The operator's queue of local codes met without a mapping."""
+
+    list_display = [
+        "institution",
+        "kind",
+        "local_code",
+        "local_name",
+        "times_seen",
+        "last_seen",
+        "resolved_at",
+        "map_link",
+    ]
+    list_filter = ["kind", ("resolved_at", admin.EmptyFieldListFilter)]
+    search_fields = ["local_code", "local_name", "institution__code"]
+    readonly_fields = [
+        "institution",
+        "kind",
+        "local_code",
+        "local_name",
+        "times_seen",
+        "first_seen",
+        "last_seen",
+        "example",
+        "mapping",
+        "resolved_at",
+    ]
+    fields = list(readonly_fields)
+
+    @admin.display(description=_("map"))
+    def map_link(self, obj: UnmappedCode) -> str:
+        if obj.resolved_at is not None:
+            return "-"
+        query = urlencode(
+            {
+                "institution": str(obj.institution_id),
+                "kind": obj.kind,
+                "local_code": obj.local_code,
+                "local_name": obj.local_name,
+            }
+        )
+        url = reverse("admin:exchange_codemapping_add")
+        return format_html('<a href="{}?{}">{}</a>', url, query, _("Map this code"))

@@ -106,7 +106,10 @@ class Listener:
         max_bytes: int | None = None,
         idle_timeout: float | None = None,
         workers: int | None = None,
+        handler: Callable[[bytes], bytes] | None = None,
     ) -> None:
+        """``handler`` turns a message into its ACK; ``inbound.receive`` unless given."""
+        self.handler = handler or inbound.receive
         self.host = host or settings.MLLP_HOST
         self.port = settings.MLLP_PORT if port is None else port
         self.max_bytes = max_bytes or settings.MLLP_MAX_BYTES
@@ -183,7 +186,9 @@ class Listener:
                 if body is None:
                     return
                 try:
-                    ack = await loop.run_in_executor(self.executor, _receive, body, source)
+                    ack = await loop.run_in_executor(
+                        self.executor, _receive, self.handler, body, source
+                    )
                 except DatabaseError:
                     logger.exception("database failed on an HL7 message from %s; no ACK", source)
                     return
@@ -209,12 +214,12 @@ class Listener:
             await writer.drain()
 
 
-def _receive(body: bytes, source: str) -> bytes:
+def _receive(handler: Callable[[bytes], bytes], body: bytes, source: str) -> bytes:
     """In a worker thread: one message, with the audit context of this connection."""
     token = context.set_current(context.RequestMeta(source_ip=source, channel="mllp"))
     close_old_connections()
     try:
-        return inbound.receive(body)
+        return handler(body)
     finally:
         close_old_connections()
         context.reset(token)

@@ -235,3 +235,76 @@ class DeliveryAttempt(models.Model):
 
     def __str__(self) -> str:
         return f"#{self.number} {self.status}"
+
+
+class CodeKind(models.TextChoices):
+    """What a local code names, and the standard it is mapped to."""
+
+    DIAGNOSIS = "diagnosis", _("Diagnosis (ICD-10)")
+    TEST = "test", _("Test (LOINC)")
+    DRUG = "drug", _("Drug (drug code list)")
+    UNIT = "unit", _("Unit (UCUM)")
+
+
+class CodeMapping(models.Model):
+    """One institution's local code (or name) for a diagnosis, test, drug or unit, and the
+    standard one it means. Units carry a conversion: standard = local * factor + offset
+    (``mg/dl`` -> ``mg/dL`` is factor 1; ``g/L`` -> ``g/dL`` is factor 0.1)."""
+
+    institution = models.ForeignKey(
+        "directory.Institution", on_delete=models.PROTECT, related_name="+"
+    )
+    kind = models.CharField(_("kind"), max_length=10, choices=CodeKind.choices)
+    local_code = models.CharField(_("local code"), max_length=100)
+    local_name = models.CharField(_("local name"), max_length=200, blank=True)
+    standard_code = models.CharField(_("standard code"), max_length=40)
+    standard_name = models.CharField(_("standard name"), max_length=200, blank=True)
+    factor = models.FloatField(_("conversion factor"), default=1.0)
+    offset = models.FloatField(_("conversion offset"), default=0.0)
+    created_at = models.DateTimeField(default=clock.now, editable=False)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["institution", "kind", "local_code"], name="one_mapping_per_local_code"
+            )
+        ]
+        verbose_name = _("code mapping")
+        verbose_name_plural = _("code mappings")
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.local_code} -> {self.standard_code}"
+
+
+class UnmappedCode(models.Model):
+    """A local code met at the border with no mapping yet, queued for an operator. The data
+    that carried it is kept as sent (in the message log and, as text, on the record made);
+    mapping the code resolves the entry."""
+
+    institution = models.ForeignKey(
+        "directory.Institution", on_delete=models.PROTECT, related_name="+"
+    )
+    kind = models.CharField(_("kind"), max_length=10, choices=CodeKind.choices)
+    local_code = models.CharField(_("local code"), max_length=100)
+    local_name = models.CharField(_("local name"), max_length=200, blank=True)
+    first_seen = models.DateTimeField(_("first seen"), default=clock.now)
+    last_seen = models.DateTimeField(_("last seen"), default=clock.now)
+    times_seen = models.PositiveIntegerField(_("times seen"), default=1)
+    example = models.CharField(_("seen in"), max_length=200, blank=True)
+    mapping = models.ForeignKey(
+        CodeMapping, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    resolved_at = models.DateTimeField(_("mapped"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["resolved_at", "-times_seen", "-last_seen"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["institution", "kind", "local_code"], name="one_queue_entry_per_code"
+            )
+        ]
+        verbose_name = _("unmapped code")
+        verbose_name_plural = _("unmapped codes")
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.local_code} ({self.institution_id})"

@@ -86,3 +86,57 @@ def test_the_demo_maps_the_demo_county_his_once(db):
     assert demo.load() == {"member_systems": 1}
     system = MemberSystem.objects.get()
     assert (system.sending_application, system.sending_facility) == ("DEMO_HIS", "DEMO_COUNTY")
+
+
+def test_an_operator_maps_a_queued_code_from_the_queue(client, his, operator):
+    from telemed.exchange import codes
+    from telemed.exchange.models import CodeMapping, UnmappedCode
+
+    codes.translate(his.institution, "test", "HB", "血红蛋白", seen_in="ORM^O01 X")
+    sign_in(client, operator)
+    queue = client.get("/admin/exchange/unmappedcode/")
+    assert queue.status_code == 200
+    assert "/admin/exchange/codemapping/add/?" in queue.content.decode()
+    add = (
+        f"/admin/exchange/codemapping/add/?institution={his.institution.pk}&kind=test&local_code=HB"
+    )
+    assert client.get(add).status_code == 200
+    response = client.post(
+        "/admin/exchange/codemapping/add/",
+        {
+            "institution": his.institution.pk,
+            "kind": "test",
+            "local_code": "HB",
+            "local_name": "血红蛋白",
+            "standard_code": "718-7",
+            "standard_name": "Hemoglobin",
+            "factor": "1",
+            "offset": "0",
+        },
+    )
+    assert response.status_code == 302
+    assert CodeMapping.objects.get().standard_code == "718-7"
+    assert UnmappedCode.objects.get().resolved_at is not None
+
+
+def test_a_bad_mapping_or_endpoint_is_a_form_error(client, his, operator):
+    sign_in(client, operator)
+    mapping = client.post(
+        "/admin/exchange/codemapping/add/",
+        {
+            "institution": his.institution.pk,
+            "kind": "test",
+            "local_code": "HB",
+            "standard_code": "not-loinc",
+            "factor": "1",
+            "offset": "0",
+        },
+    )
+    assert mapping.status_code == 200
+    assert "standard_code" in mapping.context["adminform"].form.errors
+    subscription = client.post(
+        "/admin/exchange/subscription/add/",
+        {"member_system": his.pk, "transport": "rest-hook", "endpoint": "ftp://x", "active": "on"},
+    )
+    assert subscription.status_code == 200
+    assert "endpoint" in subscription.context["adminform"].form.errors

@@ -95,7 +95,8 @@ def test_an_order_creates_a_draft_request(his):
         his.institution,
     )
     assert case.question == "是否需要介入治疗？"
-    assert case.clinical_summary == "胸痛三天，心电图异常。"
+    assert case.clinical_summary.startswith("胸痛三天，心电图异常。")
+    assert case.disease is not None and case.disease.icd10 == "I20.0"
     assert case.wanted_specialty is not None and case.wanted_specialty.code == "cardiology"
     assert case.requested_by == his.service_user
 
