@@ -109,8 +109,8 @@ def test_a_lead_named_twice_is_refused() -> None:
 
 @pytest.mark.parametrize("rate", ["50", "99.9", "10001", "20000", "0", "-500"])
 def test_rates_outside_100_to_10000_hz_are_refused(rate) -> None:
-    rows = ["10,20"] * 200_000 if float(rate) > 0 else ["10,20"] * 2000
-    refused(_csv(rows, rate=rate), "x.csv", says="sampling rate")
+    # The rate is checked before the duration, so a short file shows it.
+    refused(_csv(["10,20"] * 2000, rate=rate), "x.csv", says="sampling rate")
 
 
 def test_a_csv_without_a_rate_is_refused() -> None:

@@ -7,7 +7,6 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from telemed.ecg.signal.analysis import analyze
 from telemed.ecg.signal.errors import EcgFormatError
 from telemed.ecg.signal.readers import read_path
 
@@ -38,6 +37,9 @@ class Command(BaseCommand):
         except EcgFormatError as exc:
             # One line: the reason, as a person reads it.
             raise CommandError(" ".join(exc.message.split()), returncode=BAD_INPUT) from None
+        # Imported here: neurokit2 takes seconds to import, which a refused file need not pay.
+        from telemed.ecg.signal.analysis import analyze
+
         analysis = analyze(ecg)
         out = {
             "record": {

@@ -42,8 +42,9 @@ def read_dicom(content: bytes) -> EcgRecord:
     try:
         ds = pydicom.dcmread(io.BytesIO(content), force=False)
     except (InvalidDicomError, EOFError, ValueError, OSError) as exc:
+        # pydicom's own text speaks to programmers ("use force=True"): kept in the details.
         raise EcgFormatError(
-            _("The file is not a readable DICOM object: %(reason)s") % {"reason": str(exc)[:200]}
+            _("The file is not a readable DICOM object."), details={"reason": str(exc)[:200]}
         ) from None
     return dataset_to_record(ds)
 
