@@ -23,7 +23,8 @@ STANDARD_LEADS: tuple[str, ...] = (
 )
 
 
-@dataclass(frozen=True)
+# eq=False: equality by identity; comparing numpy arrays field by field would raise.
+@dataclass(frozen=True, eq=False)
 class EcgRecord:
     """A multi-lead ECG: ``samples[i]`` is lead ``leads[i]``, in microvolts.
 
