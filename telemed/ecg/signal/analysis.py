@@ -155,7 +155,7 @@ def _analyze(record: EcgRecord) -> Analysis:
     qrs_on, qrs_off = delineate.qrs_bounds(median[good], r_at, rate)
     median = beats.rebaseline(median, qrs_on, rate)
     p_waves = rhythm.p_waves_present(windows[lead_index], qrs_on, rate)
-    rhy = rhythm.classify(peaks, rate, p_waves)
+    rhy = rhythm.classify(peaks, rate, p_waves, record.n_samples)
     rr_s = (rhy.rr_ms or 1000.0) / 1000.0
     t_end = delineate.t_end(median[good], qrs_off, r_at, rate, rr_s)
     earliest = t_end - int(rr_s * rate) if t_end is not None else None

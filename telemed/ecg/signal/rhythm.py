@@ -70,15 +70,25 @@ def _detrended(rows: np.ndarray) -> np.ndarray:
     return rows - (design @ coefficients).T
 
 
-def classify(peaks: np.ndarray, rate: float, p_waves: bool) -> Rhythm:
-    """Heart rate (from the mean RR), the rhythm code and the pauses."""
+def classify(peaks: np.ndarray, rate: float, p_waves: bool, n_samples: int = 0) -> Rhythm:
+    """Heart rate (from the mean RR), the rhythm code and the pauses.
+
+    Pauses are the RR intervals over ``PAUSE_S``, and also a stretch longer than
+    ``CRITICAL_PAUSE_S`` without a beat before the first or after the last one (given
+    ``n_samples``, the record's length): the record may stop before the pause does, and
+    asystole at the end of a strip must not pass unflagged. Such an edge pause is a lower
+    bound of the real one.
+    """
     if peaks.size < 2:
         return Rhythm(None, None, codes.UNDETERMINED_RHYTHM, (), False, p_waves)
     rr = np.diff(peaks) / rate
     mean_rr = float(rr.mean())
     # Classified on the rounded rate that is shown, so "60.0 bpm" is never bradycardia.
     heart_rate = round(60.0 / mean_rr, 1)
-    pauses = tuple(round(float(x), 2) for x in rr[rr > PAUSE_S])
+    edges = [peaks[0] / rate, (n_samples - 1 - peaks[-1]) / rate] if n_samples else []
+    found = [float(x) for x in rr[rr > PAUSE_S]]
+    found += [float(x) for x in edges if x > CRITICAL_PAUSE_S]
+    pauses = tuple(round(x, 2) for x in found)
     irregular = False
     if rr.size >= MIN_RR_FOR_REGULARITY:
         usual = rr[rr <= PAUSE_S] if (rr <= PAUSE_S).sum() >= MIN_RR_FOR_REGULARITY else rr

@@ -85,6 +85,14 @@ def test_a_pause_of_two_and_a_half_seconds_is_a_statement_not_a_flag() -> None:
     assert codes.LONG_PAUSE_CRITICAL not in analysis.flags
 
 
+def test_no_beat_for_the_last_four_seconds_is_a_critical_pause() -> None:
+    # Beats stop 4.6 s before the strip ends (0.6 s lead-in, six RRs of 0.8 s, 10 s in all).
+    record, _ = synthetic([0.8] * 6, duration_s=10)
+    analysis = analyze(record)
+    assert analysis.pauses_s and analysis.pauses_s[-1] > 3.0
+    assert codes.LONG_PAUSE_CRITICAL in analysis.flags
+
+
 def test_rate_below_40_is_critical() -> None:
     analysis = analyze(synthetic(heart_rate=36, duration_s=12)[0])
     assert analysis.flags == (codes.LOW_RATE_CRITICAL,)
