@@ -69,7 +69,8 @@ def is_valid_uid(value: object) -> bool:
 class PixelDataHeader:
     """Where the pixel data value is and how it is encoded (not the value itself)."""
 
-    offset: int
+    tag_offset: int  # where the element starts (the data set before it is the header)
+    offset: int  # where its value starts
     length: int | None  # None: encapsulated (undefined length), fragments checked
     fragments: int
 
@@ -179,6 +180,7 @@ def _pixel_data_header(
     fragments by their headers; raise Refused if the element runs past the end of file."""
     explicit = not implicit
     order = "<" if little else ">"
+    tag_offset = handle.tell()
     raw = handle.read(8)
     if len(raw) < 8:
         return None
@@ -200,7 +202,7 @@ def _pixel_data_header(
     if length != _UNDEFINED:
         if offset + length > size:
             raise Refused(CANNOT_UNDERSTAND, _("The file is truncated inside the pixel data."))
-        return PixelDataHeader(offset, length, 0)
+        return PixelDataHeader(tag_offset, offset, length, 0)
     # Encapsulated: items (basic offset table, then fragments), then a sequence delimiter;
     # item headers are always little endian.
     fragments = 0
@@ -210,7 +212,7 @@ def _pixel_data_header(
             raise Refused(CANNOT_UNDERSTAND, _("The file is truncated inside the pixel data."))
         group, element, item_length = struct.unpack("<HHL", item)
         if (group, element) == _SEQUENCE_DELIMITER:
-            return PixelDataHeader(offset, None, max(fragments - 1, 0))
+            return PixelDataHeader(tag_offset, offset, None, max(fragments - 1, 0))
         if (group, element) != _ITEM or item_length == _UNDEFINED:
             raise Refused(CANNOT_UNDERSTAND, _("The encapsulated pixel data is malformed."))
         if handle.tell() + item_length > size:
@@ -226,4 +228,4 @@ def _deflated_pixel_header(path: Path) -> PixelDataHeader | None:
     element = dataset.get("PixelData")
     if element is None:
         return None
-    return PixelDataHeader(-1, len(dataset.PixelData), 0)
+    return PixelDataHeader(-1, -1, len(dataset.PixelData), 0)

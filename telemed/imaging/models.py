@@ -151,6 +151,12 @@ class ImagingInstance(models.Model):
     bits_allocated = models.PositiveSmallIntegerField(_("bits allocated"), null=True, blank=True)
     blob = models.ForeignKey("storage.Blob", on_delete=models.PROTECT, related_name="+")
     size = models.PositiveBigIntegerField(_("size in bytes"))
+    # Where the pixel data sits in the stored file, found at ingest: the header before it is
+    # read for metadata, and a native frame is a byte range, without reading the rest.
+    pixel_data_tag_offset = models.PositiveBigIntegerField(null=True, blank=True, editable=False)
+    pixel_data_offset = models.PositiveBigIntegerField(null=True, blank=True, editable=False)
+    # None when encapsulated (compressed frames in fragments).
+    pixel_data_length = models.PositiveBigIntegerField(null=True, blank=True, editable=False)
     received_at = models.DateTimeField(_("received"), default=clock.now, editable=False)
 
     objects = StudyChildQuerySet.as_manager()

@@ -84,16 +84,25 @@ def ingest(
     *,
     sop_class_uid: str | None = None,
     sop_instance_uid: str | None = None,
+    study_instance_uid: str | None = None,
 ) -> Ingested:
     """Validate, store and index the DICOM Part 10 file at ``path``.
 
-    ``sop_class_uid`` / ``sop_instance_uid`` are what the C-STORE request announced; a data
-    set that says otherwise is refused (0xA900). Raises ``Refused`` (with the DIMSE status)
+    ``sop_class_uid`` / ``sop_instance_uid`` are what the C-STORE request announced, and
+    ``study_instance_uid`` the study a STOW-RS URL names; a data set that says otherwise is
+    refused (0xA900). Raises ``Refused`` (with the DIMSE status)
     for anything not accepted, after auditing the refusal.
     """
     try:
         inspected = inspect(path)
         _check(inspected, sop_class_uid, sop_instance_uid)
+        if (
+            study_instance_uid is not None
+            and inspected.text("StudyInstanceUID") != study_instance_uid
+        ):
+            raise Refused(
+                DOES_NOT_MATCH_SOP_CLASS, _("The instance belongs to another study than the URL's.")
+            )
         return _store_and_index(path, inspected, sender)
     except Refused as refusal:
         _audit_refusal(sender, refusal, sop_instance_uid)
@@ -237,6 +246,7 @@ def _index(inspected: Inspected, sender: Sender, blob: Blob) -> ImagingInstance:
             DOES_NOT_MATCH_SOP_CLASS, _("This study was received for another patient ID.")
         )
     modality = text("Modality")[:16]
+    pixel = inspected.pixel_data
     series, series_created = ImagingSeries.objects.unscoped(
         "ingest: find or open the series"
     ).get_or_create(
@@ -265,6 +275,9 @@ def _index(inspected: Inspected, sender: Sender, blob: Blob) -> ImagingInstance:
         bits_allocated=_dicom_int(text("BitsAllocated")),
         blob=blob,
         size=inspected.size,
+        pixel_data_tag_offset=pixel.tag_offset if pixel and pixel.tag_offset >= 0 else None,
+        pixel_data_offset=pixel.offset if pixel and pixel.offset >= 0 else None,
+        pixel_data_length=pixel.length if pixel and pixel.offset >= 0 else None,
         received_at=now,
     )
     ImagingSeries.objects.unscoped("ingest: count").filter(pk=series.pk).update(

@@ -1,0 +1,245 @@
+"""WADO-RS: instances as stored (multipart/related of application/dicom parts, streamed
+from the blob store), metadata as DICOM JSON, frames, and rendered images (PS3.18 10.4)."""
+
+from __future__ import annotations
+
+import io
+import json
+import uuid
+from collections.abc import Iterable, Iterator
+
+import numpy as np
+import pydicom
+from django.db.models import QuerySet
+from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.utils.translation import gettext as _
+from PIL import Image
+from pydicom.encaps import generate_frames
+from pydicom.uid import UID
+
+from telemed.accounts.models import User
+from telemed.audit import services as audit
+from telemed.audit.models import Action
+from telemed.imaging import queries
+from telemed.imaging.dicomweb.common import DICOM, DICOM_JSON, DicomwebError, accepts
+from telemed.imaging.models import ImagingInstance, ImagingStudy
+from telemed.storage.base import CHUNK_SIZE
+from telemed.storage.blobstore import get_blob_store
+
+# Rendering decodes one whole instance; refuse what would not fit a viewer anyway.
+MAX_RENDER_BYTES = 512 * 1024 * 1024
+
+
+def instances_of(
+    user: User, study_uid: str, series_uid: str = "", instance_uid: str = ""
+) -> tuple[ImagingStudy, QuerySet[ImagingInstance]]:
+    """The visible study and the instances addressed under it (404 when none)."""
+    study = queries.study_by_uid(user, study_uid, audit_read=False)
+    instances = (
+        queries.visible_instances(user)
+        .filter(study=study)
+        .select_related("blob", "series")
+        .order_by("series__series_number", "series_id", "instance_number", "pk")
+    )
+    if series_uid:
+        instances = instances.filter(series__series_instance_uid=series_uid)
+    if instance_uid:
+        instances = instances.filter(sop_instance_uid=instance_uid)
+    if not instances.exists():
+        raise DicomwebError(404, _("No such series or instance."), code="not_found")
+    return study, instances
+
+
+def _audit_retrieval(user: User, study: ImagingStudy, what: str, count: int) -> None:
+    audit.record(
+        user,
+        Action.EXPORT if what == "instances" else Action.READ,
+        object_type="imaging_study",
+        object_id=study.pk,
+        patient_id=study.patient_id,
+        detail={"dicomweb": what, "instances": count},
+    )
+
+
+def _multipart(parts: Iterable[tuple[str, Iterable[bytes]]], boundary: str) -> Iterator[bytes]:
+    for content_type, chunks in parts:
+        yield f"--{boundary}\r\nContent-Type: {content_type}\r\n\r\n".encode()
+        yield from chunks
+        yield b"\r\n"
+    yield f"--{boundary}--\r\n".encode()
+
+
+def _stored(instance: ImagingInstance) -> Iterator[bytes]:
+    # A full read through the verifying stream: a blob that no longer matches its address
+    # ends the response with an error instead of handing out wrong bytes silently.
+    with get_blob_store().open(instance.blob.sha256) as stream:
+        while chunk := stream.read(CHUNK_SIZE):
+            yield chunk
+
+
+def retrieve(
+    request: HttpRequest, user: User, study: str, series: str = "", instance: str = ""
+) -> StreamingHttpResponse:
+    """The instances as stored, one application/dicom part each, in their transfer syntax."""
+    accepts(request, "multipart/related", DICOM)
+    found_study, instances = instances_of(user, study, series, instance)
+    rows = list(instances)
+    _audit_retrieval(user, found_study, "instances", len(rows))
+    boundary = uuid.uuid4().hex
+    parts = ((DICOM, _stored(row)) for row in rows)
+    response = StreamingHttpResponse(
+        _multipart(parts, boundary),
+        content_type=f'multipart/related; type="{DICOM}"; boundary={boundary}',
+    )
+    return response
+
+
+def _header(instance: ImagingInstance) -> pydicom.Dataset:
+    """The stored instance up to its pixel data, read by range (pixel data never read)."""
+    store = get_blob_store()
+    if instance.pixel_data_tag_offset is not None:
+        data = b"".join(store.iter_chunks(instance.blob.sha256, 0, instance.pixel_data_tag_offset))
+    else:
+        data = b"".join(store.iter_chunks(instance.blob.sha256))
+    return pydicom.dcmread(io.BytesIO(data), stop_before_pixels=True)
+
+
+def metadata(
+    request: HttpRequest, user: User, study: str, series: str = "", instance: str = ""
+) -> HttpResponse:
+    accepts(request, DICOM_JSON, "application/json")
+    found_study, instances = instances_of(user, study, series, instance)
+    answers = []
+    for row in instances:
+        header = _header(row)
+        answer = header.to_json_dict(bulk_data_threshold=1024 * 1024)
+        answer["00020010"] = {"vr": "UI", "Value": [row.transfer_syntax_uid]}
+        answers.append(answer)
+    _audit_retrieval(user, found_study, "metadata", len(answers))
+    return HttpResponse(json.dumps(answers), content_type=DICOM_JSON)
+
+
+def _frame_numbers(text: str, count: int) -> list[int]:
+    try:
+        numbers = [int(part) for part in text.split(",") if part.strip()]
+    except ValueError:
+        raise DicomwebError(400, _("Frame numbers are integers."), code="bad_request") from None
+    if not numbers or any(n < 1 or n > count for n in numbers):
+        raise DicomwebError(
+            404,
+            _("Frames are numbered 1 to %(count)s.") % {"count": count},
+            code="not_found",
+        )
+    return numbers
+
+
+def _native_frames(row: ImagingInstance, numbers: list[int]) -> Iterator[bytes]:
+    store = get_blob_store()
+    rows, columns = row.rows or 0, row.columns or 0
+    header = _header(row)
+    samples = int(header.get("SamplesPerPixel", 1) or 1)
+    frame_bytes = rows * columns * samples * (row.bits_allocated or 8) // 8
+    base = row.pixel_data_offset or 0
+    for number in numbers:
+        start = base + (number - 1) * frame_bytes
+        yield b"".join(store.iter_chunks(row.blob.sha256, start, start + frame_bytes))
+
+
+def _encapsulated_frames(row: ImagingInstance, numbers: list[int]) -> Iterator[bytes]:
+    store = get_blob_store()
+    start = row.pixel_data_offset or 0
+    data = b"".join(store.iter_chunks(row.blob.sha256, start))
+    wanted = set(numbers)
+    frames: dict[int, bytes] = {}
+    for index, frame in enumerate(generate_frames(data, number_of_frames=row.frame_count), start=1):
+        if index in wanted:
+            frames[index] = frame
+        if index >= max(wanted):
+            break
+    for number in numbers:
+        yield frames[number]
+
+
+def frames(
+    request: HttpRequest, user: User, study: str, series: str, instance: str, numbers: str
+) -> HttpResponse:
+    """The frames' pixel data: native frames as byte ranges of the stored file, compressed
+    frames as stored (their transfer syntax named on each part)."""
+    accepts(request, "multipart/related", "application/octet-stream")
+    found_study, instances = instances_of(user, study, series, instance)
+    row = instances.get()
+    wanted = _frame_numbers(numbers, row.frame_count)
+    if row.pixel_data_offset is None:
+        raise DicomwebError(404, _("This instance has no pixel data."), code="not_found")
+    syntax = UID(row.transfer_syntax_uid)
+    if syntax.is_encapsulated:
+        content_type = f"application/octet-stream; transfer-syntax={syntax}"
+        pixels = _encapsulated_frames(row, wanted)
+    else:
+        content_type = "application/octet-stream"
+        pixels = _native_frames(row, wanted)
+    _audit_retrieval(user, found_study, "frames", 1)
+    boundary = uuid.uuid4().hex
+    body = b"".join(_multipart(((content_type, [frame]) for frame in pixels), boundary))
+    return HttpResponse(
+        body,
+        content_type=f'multipart/related; type="application/octet-stream"; boundary={boundary}',
+    )
+
+
+def _window(dataset: pydicom.Dataset, pixels: np.ndarray) -> np.ndarray:
+    values = pixels.astype(np.float64)
+    slope = float(dataset.get("RescaleSlope", 1) or 1)
+    intercept = float(dataset.get("RescaleIntercept", 0) or 0)
+    values = values * slope + intercept
+    center, width = dataset.get("WindowCenter"), dataset.get("WindowWidth")
+    if center is not None and width is not None:
+        center = float(center[0] if isinstance(center, pydicom.multival.MultiValue) else center)
+        width = max(float(width[0] if isinstance(width, pydicom.multival.MultiValue) else width), 1)
+        low, high = center - width / 2, center + width / 2
+    else:
+        low, high = float(values.min()), float(values.max())
+    scaled = np.clip((values - low) / max(high - low, 1e-9), 0, 1) * 255
+    if str(dataset.get("PhotometricInterpretation", "")) == "MONOCHROME1":
+        scaled = 255 - scaled
+    return scaled.astype(np.uint8)
+
+
+def rendered(
+    request: HttpRequest, user: User, study: str, series: str, instance: str
+) -> HttpResponse:
+    """The first frame (or ``?frame=N``) as JPEG or PNG, windowed as the instance says."""
+    media_type = accepts(request, "image/jpeg", "image/png")
+    found_study, instances = instances_of(user, study, series, instance)
+    row = instances.get()
+    if row.size > MAX_RENDER_BYTES:
+        raise DicomwebError(413, _("This instance is too large to render."), code="too_large")
+    with get_blob_store().open(row.blob.sha256) as stream:
+        dataset = pydicom.dcmread(io.BytesIO(stream.read()))
+    try:
+        number = int(request.GET.get("frame", "1"))
+    except ValueError:
+        raise DicomwebError(400, _("Frame numbers are integers."), code="bad_request") from None
+    if number < 1 or number > row.frame_count:
+        raise DicomwebError(404, _("No such frame."), code="not_found")
+    try:
+        pixels = dataset.pixel_array
+    except Exception:
+        raise DicomwebError(
+            422, _("The pixel data of this instance cannot be decoded."), code="undecodable"
+        ) from None
+    if row.frame_count > 1:
+        pixels = pixels[number - 1]
+    color = pixels.ndim == 3
+    if color:
+        if str(dataset.get("PhotometricInterpretation", "")).startswith("YBR"):
+            from pydicom.pixels import convert_color_space
+
+            pixels = convert_color_space(pixels, str(dataset.PhotometricInterpretation), "RGB")
+        image = Image.fromarray(pixels.astype(np.uint8), "RGB")
+    else:
+        image = Image.fromarray(_window(dataset, pixels), "L")
+    output = io.BytesIO()
+    image.save(output, format="PNG" if media_type == "image/png" else "JPEG", quality=90)
+    _audit_retrieval(user, found_study, "rendered", 1)
+    return HttpResponse(output.getvalue(), content_type=media_type)
