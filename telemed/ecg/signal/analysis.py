@@ -5,10 +5,12 @@ which neurokit2 fails, comes back with ``measurable=False``, a ``reason`` and th
 ``measurements_unavailable``. The result is deterministic for a given record.
 
 Steps: pick the analysed lead (II, else MLII, I, V5, ... the first of good quality),
-detect R peaks on it (neurokit2), cut every lead into beats around those peaks and take
-median beats (numpy), score each lead's quality, delineate the analysed lead (neurokit2's
-wavelet delineator) for PR, QRS and QT, then derive rate, rhythm, pauses, axis, ST level
-and the critical flags.
+clean it and detect R peaks on it (neurokit2), cut every lead into beats around those
+peaks (0.5-40 Hz zero-phase band-pass) and take median beats (numpy), score each lead's
+quality, delineate the median beats of the good leads together (``delineate.py``, which
+says why not neurokit2's delineators) for PR, QRS and QT, then derive rate, rhythm,
+pauses, axis, ST level at J+60 ms and the critical flags. A 10 s 12-lead record at
+500 Hz takes about 5 ms (``bench/ecg_signal.py``).
 """
 
 from __future__ import annotations
