@@ -173,12 +173,13 @@ def parse(text: str) -> Message:
 
 
 def value(message: Message, key: str) -> str:
-    """One element by accessor (``PID.F3.R2.C1``), unescaped and stripped; '' when absent."""
+    """One element by accessor (``PID.F3.R2.C1``), unescaped (the accessor does it) and
+    stripped; '' when absent."""
     try:
         found = message[key]
     except (IndexError, KeyError):
         return ""
-    return message.unescape(str(found)).strip()
+    return str(found).strip()
 
 
 def repetitions(message: Message, segment: str, field: int) -> int:

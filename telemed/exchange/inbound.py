@@ -24,7 +24,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from django.db import DatabaseError, IntegrityError, transaction
-from django.db.models import F
 from django.utils.translation import gettext as _
 
 from telemed.audit import services as audit
@@ -121,6 +120,13 @@ def _receive_once(raw: bytes, header: hl7v2.Header) -> str:
     with transaction.atomic():
         log = _claim(header, text)
         if log.outcome in (Outcome.ACCEPTED, Outcome.ERROR) and log.ack:
+            if text != log.raw:
+                logger.warning(
+                    "%s resent control ID %s with different content; the first is kept",
+                    header.sending_application,
+                    header.control_id,
+                )
+            log.save(update_fields=["times_received"])
             return log.ack
         system = (
             MemberSystem.objects.select_related("service_user", "institution")
@@ -177,7 +183,7 @@ def _claim(header: hl7v2.Header, text: str) -> InboundMessage:
         .first()
     )
     if log is not None:
-        InboundMessage.objects.filter(pk=log.pk).update(times_received=F("times_received") + 1)
+        log.times_received += 1  # the row is locked: no concurrent increment is lost
         if log.outcome == Outcome.REJECTED:
             log.raw, log.message_type, log.charset = text, header.message_type, header.charset
         return log

@@ -221,3 +221,16 @@ def test_every_catalogue_entry_is_translated():
     for message in catalog:
         if message.id:
             assert message.string and not message.fuzzy, message.id
+
+
+def test_escaped_delimiters_in_data_are_read_once(his):
+    message = adt("A01", "ESC1", "MR-ESC1", address="人民路1号\\F\\2\\E\\3^^安阳县^河南省")
+    assert ack_code(send(message)) == "AA"
+    assert patients()[0].address == "河南省安阳县人民路1号|2\\3"
+
+
+def test_a_rejected_message_counts_each_time_it_is_received(his):
+    message = adt("A01", "CNT1", "MR-CNT1", facility="ELSEWHERE")
+    for _ in range(3):
+        send(message)
+    assert InboundMessage.objects.unscoped("test").get().times_received == 3

@@ -139,3 +139,29 @@ def test_an_idle_connection_is_closed(listener):
     assert _closed(sock)
     assert time.monotonic() - started < 5
     sock.close()
+
+
+def test_a_database_failure_sends_no_ack_and_the_listener_keeps_serving():
+    from django.db import OperationalError
+
+    calls: list[bytes] = []
+
+    def failing_then_fine(raw: bytes) -> bytes:
+        calls.append(raw)
+        if len(calls) == 1:
+            raise OperationalError("the database went away")
+        header = hl7v2.read_header(raw)
+        return hl7v2.acknowledgment(header, "AA", control_id="X").encode()
+
+    port, stop = mllp.run_in_thread(handler=failing_then_fine)
+    try:
+        sock = socket.create_connection(("127.0.0.1", port))
+        sock.sendall(hl7v2.frame(adt("A01", "DBDOWN", "MR-DB")))
+        # No ACK: the sender will send again, so nothing acknowledged is lost.
+        assert _closed(sock)
+        sock.close()
+        with MLLPClient("127.0.0.1", port) as client:
+            assert ack_code(client.send_message(adt("A01", "DBDOWN", "MR-DB"))) == "AA"
+    finally:
+        stop()
+    assert len(calls) == 2
