@@ -11,6 +11,8 @@ from urllib.parse import parse_qsl, urlencode
 from django.db import transaction
 from django.utils.translation import gettext as _
 
+from telemed.audit import services as audit
+from telemed.audit.models import Action
 from telemed.core.errors import NotFound
 from telemed.fhir import scopes, versions
 from telemed.fhir.errors import FhirError
@@ -19,6 +21,15 @@ from telemed.fhir.search import parse_query
 
 if TYPE_CHECKING:
     from telemed.accounts.models import User
+
+
+AUDIT_ACTION = {
+    "read": Action.READ,
+    "vread": Action.READ,
+    "search-type": Action.SEARCH,
+    "create": Action.CREATE,
+    "update": Action.UPDATE,
+}
 
 
 @dataclass
@@ -51,7 +62,16 @@ def _served(caller: Caller, type_name: str, interaction: str) -> ResourceType:
             _("%(interaction)s is not supported on %(type)s")
             % {"interaction": interaction, "type": type_name},
         )
-    scopes.require(caller.grants, type_name, interaction)
+    try:
+        scopes.require(caller.grants, type_name, interaction)
+    except FhirError:
+        audit.denied(
+            caller.user,
+            AUDIT_ACTION.get(interaction, Action.READ),
+            object_type=kind.audit_type or type_name.lower(),
+            reason=f"SMART scope for {interaction} on {type_name} not granted",
+        )
+        raise
     return kind
 
 

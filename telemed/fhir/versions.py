@@ -41,7 +41,9 @@ def stamp(resource: dict[str, Any]) -> dict[str, Any]:
 def stamp_many(resources: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """``stamp`` for a page of search results of one or several types: one query per type
     to find the latest versions, one insert for the new ones, in one transaction."""
-    with transaction.atomic():
+    # Inside a caller's transaction no savepoint is needed for the group (the insert below
+    # keeps its own); outside one, this is the transaction.
+    with transaction.atomic(savepoint=False):
         return _stamp_many(resources)
 
 

@@ -218,6 +218,7 @@ def _load_all() -> None:
         communication,
         diagnosticreport,
         documentreference,
+        imagingstudy,
         location,
         organization,
         patient,

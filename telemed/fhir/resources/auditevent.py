@@ -49,6 +49,13 @@ class AuditEventType(ResourceType):
             else None
         )
         if found is None:
+            audit.denied(
+                user,
+                Action.READ,
+                object_type="audit_event",
+                object_id=resource_id,
+                reason="not an auditor of this event",
+            )
             raise NotFound("Not found")
         audit.record(user, Action.READ, object_type="audit_event", object_id=found.seq)
         return found

@@ -6,6 +6,7 @@ import copy
 
 from django.test import Client, override_settings
 
+from telemed.audit.models import AuditEvent
 from telemed.consultations.models import Consultation
 from telemed.fhir.tests import resources_fixtures as make
 from telemed.fhir.tests.conftest import make_his, outcome, valid
@@ -60,6 +61,8 @@ def test_authentication_and_smart_scopes(network, his):
     assert reader.call("GET", "/fhir/Patient").status_code == 200
     assert "system/Patient.c" in outcome(reader.call("POST", "/fhir/Patient", make.patient()), 403)
     assert "system/Task.s" in outcome(reader.call("GET", "/fhir/Task"), 403)
+    refusal = AuditEvent.objects.filter(outcome="denied", object_type="patient").latest("seq")
+    assert refusal.action == "create" and "SMART scope" in refusal.detail["reason"]
     nothing = make_his("COUNTY_A", "")
     outcome(nothing.call("GET", "/fhir/Patient"), 403)
     # The transaction checks each entry's scope: nothing is written.

@@ -9,6 +9,7 @@ from telemed.consultations import services
 from telemed.consultations.testing import advance, draft
 from telemed.fhir.resources import served
 from telemed.fhir.tests.conftest import make_his, outcome, valid
+from telemed.fhir.tests.test_imaging_study import indexed_study
 
 DIRECTORY = {"Organization", "Practitioner", "PractitionerRole", "Location"}
 
@@ -27,6 +28,7 @@ def records(network, team):
         "DocumentReference": f"{n}-v1",
         "Communication": f"{n}-m{message.pk}",
         "AuditEvent": "1",
+        "ImagingStudy": str(indexed_study(network.county_a, case.patient).pk),
     }
 
 
