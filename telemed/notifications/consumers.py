@@ -2,14 +2,19 @@
 guard every live socket passes before it is accepted.
 
 A socket is the page's session continued: the same sign-in, the same second factor, the same
-idle timeout. Anyone else is refused before the handshake completes (HTTP 403).
+idle timeout. Anyone else is refused before the handshake completes (HTTP 403). An open socket
+is checked again every ``RECHECK_SECONDS``: once its session has idled out, been signed out or
+its person deactivated, it is closed (code 4401), and the page's reconnect is refused.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import time
+from collections.abc import Mapping
+from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
 from channels.db import database_sync_to_async
@@ -44,11 +49,41 @@ def admitted(scope: dict[str, Any]) -> User | None:
     return user
 
 
+RECHECK_SECONDS = 60.0
+# The close code a socket gets when its session has ended while it was open.
+SESSION_ENDED = 4401
+
+
+def _session_now(session: Any) -> Mapping[str, Any] | None:
+    """The session as stored now (pages of the same sign-in move its last-seen time on; a
+    sign-out deletes it), or None when it is gone. A plain mapping (a test harness's) is
+    taken as it is."""
+    key = getattr(session, "session_key", None)
+    if key is None:
+        return session if isinstance(session, Mapping) else None
+    store = import_module(settings.SESSION_ENGINE).SessionStore
+    if not store().exists(key):
+        return None
+    fresh: Mapping[str, Any] = store(session_key=key)
+    return fresh
+
+
+def still_admitted(scope: dict[str, Any]) -> bool:
+    """Whether an open socket's session would still open a page."""
+    user = scope.get("user")
+    session = _session_now(scope.get("session"))
+    if user is None or session is None:
+        return False
+    user.refresh_from_db(fields=["is_active"])
+    return admitted({"user": user, "session": session}) is not None
+
+
 class SignedInConsumer(AsyncWebsocketConsumer):
     """Accepts only a fully signed-in person; subclasses say which groups to join."""
 
     user: User
     joined: tuple[str, ...] = ()
+    _recheck: asyncio.Task[None] | None = None
 
     async def connect(self) -> None:
         user = await database_sync_to_async(admitted)(self.scope)
@@ -61,9 +96,21 @@ class SignedInConsumer(AsyncWebsocketConsumer):
         for group in self.joined:
             await self.channel_layer.group_add(group, self.channel_name)
         await self.accept()
+        self._recheck = asyncio.create_task(self._keep_checking())
         await self.on_accepted()
 
+    async def _keep_checking(self) -> None:
+        while True:
+            await asyncio.sleep(RECHECK_SECONDS)
+            if not await database_sync_to_async(still_admitted)(self.scope):
+                await self.close(code=SESSION_ENDED)
+                return
+
     async def disconnect(self, code: int) -> None:
+        if self._recheck is not None:
+            self._recheck.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._recheck
         for group in self.joined:
             await self.channel_layer.group_discard(group, self.channel_name)
 

@@ -81,3 +81,57 @@ def test_each_hears_only_their_own(people):
         await comm.disconnect()
 
     run_async(scenario)
+
+
+def test_an_open_socket_is_closed_when_its_session_idles_out(people, monkeypatch):
+    import time
+
+    from telemed.notifications import consumers
+
+    monkeypatch.setattr(consumers, "RECHECK_SECONDS", 0.05)
+    alice, _ = people
+
+    async def scenario():
+        comm = communicator(alice)
+        comm.scope["session"] = {"telemed_last_seen": int(time.time())}
+        assert (await comm.connect())[0]
+        assert (await comm.receive_json_from())["type"] == "unread"
+        assert await comm.receive_nothing(timeout=0.2)  # still signed in: stays open
+        comm.scope["session"]["telemed_last_seen"] = int(time.time()) - 10 * 3600
+        closed = await comm.receive_output(timeout=3)
+        assert closed == {"type": "websocket.close", "code": consumers.SESSION_ENDED}
+
+    run_async(scenario)
+
+
+def test_an_open_socket_is_closed_when_its_person_is_deactivated(people, monkeypatch):
+    from telemed.notifications import consumers
+
+    monkeypatch.setattr(consumers, "RECHECK_SECONDS", 0.05)
+    alice, _ = people
+
+    async def scenario():
+        comm = communicator(alice)
+        assert (await comm.connect())[0]
+        assert (await comm.receive_json_from())["type"] == "unread"
+        await database_sync_to_async(
+            lambda: type(alice).objects.filter(pk=alice.pk).update(is_active=False)
+        )()
+        closed = await comm.receive_output(timeout=3)
+        assert closed["code"] == consumers.SESSION_ENDED
+
+    run_async(scenario)
+
+
+def test_a_signed_out_session_ends_its_socket(people):
+    from django.contrib.sessions.backends.cached_db import SessionStore
+
+    from telemed.notifications.consumers import still_admitted
+
+    alice, _ = people
+    session = SessionStore()
+    session["telemed_last_seen"] = int(__import__("time").time())
+    session.create()
+    assert still_admitted({"user": alice, "session": session})
+    session.delete()
+    assert not still_admitted({"user": alice, "session": session})
