@@ -81,8 +81,22 @@ def test_a_slow_rate_is_critical_and_first_in_the_worklist(client, world):
     assert [row["id"] for row in rows] == [critical["id"], routine["id"]]
 
 
+def _csv(rate: int, seconds: float, *, value: str = "100") -> bytes:
+    rows = "\n".join(f"{value},{value}" for _ in range(int(rate * seconds)))
+    return f"# sampling_rate={rate}\nI,II\n{rows}\n".encode()
+
+
+XXE = (
+    b'<?xml version="1.0"?><!DOCTYPE AnnotatedECG [<!ENTITY e SYSTEM "file:///etc/passwd">]>'
+    b'<AnnotatedECG xmlns="urn:hl7-org:v3">&e;</AnnotatedECG>'
+)
 BAD = {
     "not a record": ({"rec.hea": b"this is not a header\n"}, 422),
+    "xml with an external entity": ({"ecg.xml": XXE}, 422),
+    "NaN samples": ({"ecg.csv": _csv(500, 10, value="nan")}, 422),
+    "a one-second record": ({"ecg.csv": _csv(500, 1)}, 422),
+    "a rate under 100 Hz": ({"ecg.csv": _csv(50, 10)}, 422),
+    "an empty file": ({"ecg.csv": b""}, 422),
     "header without its signal file": ({"rec.hea": wfdb_files()["rec.hea"]}, 422),
     "unknown format": ({"ecg.bin": b"\x00\x01\x02"}, 422),
 }
