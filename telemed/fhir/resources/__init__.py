@@ -47,6 +47,11 @@ class ResourceType:
         (and the read, or the refusal, is audited)."""
         raise NotImplementedError
 
+    def resolve(self, user: User, resource_id: str) -> Any:
+        """As ``get``, for a reference inside a write: scoped the same way, a refusal
+        audited, but no read event of its own (the write's event names the patient)."""
+        return self.get(user, resource_id)
+
     def search(self, user: User, query: Query) -> QuerySet[Any]:
         """The matches in the user's scope, in a stable order (for paging)."""
         raise NotImplementedError
@@ -192,7 +197,7 @@ def referenced(user: User, reference: Any, expected: str, where: str) -> tuple[R
         )
     kind = lookup(type_name)
     try:
-        return kind, kind.get(user, resource_id)
+        return kind, kind.resolve(user, resource_id)
     except NotFound:
         raise FhirError(
             422,

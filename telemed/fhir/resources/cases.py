@@ -21,12 +21,16 @@ if TYPE_CHECKING:
     from telemed.accounts.models import User
 
 
-def case_by_number(user: User, number: str, *, what: str = "consultation") -> Consultation:
+def case_by_number(
+    user: User, number: str, *, what: str = "consultation", audit_read: bool = True
+) -> Consultation:
     """The case numbered ``number`` in the user's scope; NotFound (audited) otherwise."""
     case = consultation_queries.visible(user).filter(number=number[:24]).first()
     if case is None:
         audit.denied(user, Action.READ, object_type=what, object_id=number, reason="not in scope")
         raise NotFound(_("Consultation not found"))
+    if not audit_read:
+        return case
     audit.record(user, Action.READ, object_type=what, object_id=case.pk, patient_id=case.patient_id)
     return case
 

@@ -72,6 +72,12 @@ class PatientType(ResourceType):
     audit_type = "patient"
 
     def get(self, user: User, resource_id: str) -> Patient:
+        return self._get(user, resource_id, audit_read=True)
+
+    def resolve(self, user: User, resource_id: str) -> Patient:
+        return self._get(user, resource_id, audit_read=False)
+
+    def _get(self, user: User, resource_id: str, *, audit_read: bool) -> Patient:
         patient = None
         try:
             mpi_id = uuid.UUID(resource_id)
@@ -88,9 +94,14 @@ class PatientType(ResourceType):
                 reason="not in scope",
             )
             raise NotFound(_("Patient not found"))
-        audit.record(
-            user, Action.READ, object_type="patient", object_id=patient.pk, patient_id=patient.pk
-        )
+        if audit_read:
+            audit.record(
+                user,
+                Action.READ,
+                object_type="patient",
+                object_id=patient.pk,
+                patient_id=patient.pk,
+            )
         return patient
 
     def patient_id(self, obj: Patient) -> int | None:

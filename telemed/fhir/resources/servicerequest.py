@@ -60,6 +60,9 @@ class ServiceRequestType(ResourceType):
     def get(self, user: User, resource_id: str) -> Consultation:
         return case_by_number(user, resource_id)
 
+    def resolve(self, user: User, resource_id: str) -> Consultation:
+        return case_by_number(user, resource_id, audit_read=False)
+
     def patient_id(self, obj: Consultation) -> int | None:
         return int(obj.patient_id)
 
