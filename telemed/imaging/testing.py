@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import tempfile
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from pydicom.dataset import Dataset, FileMetaDataset
@@ -13,6 +14,11 @@ from pydicom.uid import (
     ExplicitVRLittleEndian,
     generate_uid,
 )
+
+from telemed.imaging.models import ImagingStudy
+
+if TYPE_CHECKING:
+    from telemed.directory.models import Institution
 
 
 def ct_dataset(
@@ -105,3 +111,19 @@ def dataset_bytes(data: bytes) -> bytes:
     # (0002,0000) UL group length, explicit VR little endian: tag, "UL", 2-byte length, value.
     group_length = int.from_bytes(data[140:144], "little")
     return data[144 + group_length :]
+
+
+def received_study(
+    institution: Institution, patient_id: str = "A-0001", slices: int = 1
+) -> ImagingStudy:
+    """A study as if the institution's PACS had sent it (linked to the MPI patient the
+    institution registered under ``patient_id``, if any)."""
+    from telemed.imaging.services import Sender, ingest
+
+    study_uid = generate_uid()
+    with tempfile.TemporaryDirectory() as directory:
+        for path in ct_series(Path(directory), slices, study_uid=study_uid, patient_id=patient_id):
+            ingest(path, Sender(institution=institution, calling_ae_title="TEST"))
+    return ImagingStudy.objects.unscoped("test builder").get(
+        institution=institution, study_instance_uid=study_uid
+    )

@@ -75,3 +75,47 @@ def test_telemed_dicom_listen_runs_alone():
             process.kill()
             raise
     assert "stopped" in rest
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_serve_coroutine_listens_until_cancelled(network, settings):
+    import asyncio
+    import socket
+    import subprocess
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        settings.DICOM_PORT = probe.getsockname()[1]
+    make_node("COUNTY_A", network.county_a)
+    from telemed.dicom.listener import serve
+
+    async def scenario() -> int:
+        task = asyncio.create_task(serve())
+        try:
+            for _ in range(100):
+                echo = await asyncio.to_thread(
+                    subprocess.run,
+                    [
+                        "echoscu",
+                        "-aet",
+                        "COUNTY_A",
+                        "-aec",
+                        "TELEMED",
+                        "127.0.0.1",
+                        str(settings.DICOM_PORT),
+                    ],
+                    capture_output=True,
+                    timeout=30,
+                )
+                if echo.returncode == 0:
+                    return 0
+                await asyncio.sleep(0.1)
+            return 1
+        finally:
+            task.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await task
+
+    assert asyncio.run(scenario()) == 0
+    with socket.socket() as after:
+        assert after.connect_ex(("127.0.0.1", settings.DICOM_PORT)) != 0
