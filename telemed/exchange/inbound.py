@@ -115,48 +115,50 @@ def receive(raw: bytes) -> bytes:
     raise AssertionError("unreachable")
 
 
+@dataclass
+class _Result:
+    outcome: str
+    error: str = ""
+    code: str = ""
+    done: Processed | None = None
+
+
+class _Refused(Exception):
+    """Raised inside the processing transaction to undo the handler's writes; the refusal
+    is then logged in a transaction of its own."""
+
+    def __init__(self, result: _Result) -> None:
+        super().__init__(result.error)
+        self.result = result
+
+
 def _receive_once(raw: bytes, header: hl7v2.Header) -> str:
     text, message, problem = _read(raw, header)
-    with transaction.atomic():
-        log = _claim(header, text)
-        if log.outcome in (Outcome.ACCEPTED, Outcome.ERROR) and log.ack:
-            if text != log.raw:
-                logger.warning(
-                    "%s resent control ID %s with different content; the first is kept",
-                    header.sending_application,
-                    header.control_id,
+    try:
+        with transaction.atomic():
+            log = _logged(header)
+            if log is not None and log.outcome != Outcome.REJECTED:
+                return _again(log, header, text)
+            system = _sender(header)
+            result = _outcome(system, header, message, problem)
+            # The log row is written last: a concurrent duplicate that got this far too
+            # fails on the unique constraint and, on its retry, answers with this ACK.
+            return _store(log, header, text, system, result).ack
+    except _Refused as refused:
+        with transaction.atomic():
+            log = _logged(header)
+            if log is not None and log.outcome != Outcome.REJECTED:
+                return _again(log, header, text)
+            system = _sender(header)
+            if system is not None and refused.result.outcome == Outcome.ERROR:
+                audit.denied(
+                    system.service_user,
+                    Action.UPDATE,
+                    object_type="hl7_message",
+                    object_id=f"{header.sending_application}:{header.control_id}"[:80],
+                    reason=refused.result.error[:200],
                 )
-            log.save(update_fields=["times_received"])
-            return log.ack
-        system = (
-            MemberSystem.objects.select_related("service_user", "institution")
-            .filter(
-                sending_application=header.sending_application,
-                sending_facility=header.sending_facility,
-                active=True,
-            )
-            .first()
-        )
-        log.member_system = system
-        outcome: str = Outcome.ACCEPTED
-        error = code = ""
-        if system is None:
-            outcome, code = Outcome.REJECTED, hl7v2.UNKNOWN_KEY
-            error = _("Unknown sender %(application)s/%(facility)s") % {
-                "application": header.sending_application,
-                "facility": header.sending_facility,
-            }
-        elif problem is not None:
-            outcome, error, code = Outcome.REJECTED, problem.reason, problem.code
-        else:
-            assert message is not None
-            outcome, error, code = _process(system, header, message, log)
-        log.outcome, log.error = outcome, error
-        log.ack = hl7v2.acknowledgment(
-            header, outcome, control_id=f"ACK{log.pk}", error=error, error_code=code
-        )
-        log.save()
-    return log.ack
+            return _store(log, header, text, system, refused.result).ack
 
 
 def _read(
@@ -169,39 +171,88 @@ def _read(
         return raw.decode("utf-8", "replace").replace("\x00", "\ufffd"), None, exc
 
 
-def _claim(header: hl7v2.Header, text: str) -> InboundMessage:
-    """The log row for this (sender, control ID), locked; created when new.
-
-    On PostgreSQL a concurrent duplicate waits on the unique index until the first commits
-    and then fails with IntegrityError, which ``receive`` answers by starting over: the
-    second attempt finds the committed row and its ACK.
-    """
-    log = (
+def _logged(header: hl7v2.Header) -> InboundMessage | None:
+    """The log row of this (sender, control ID), locked, if the message was seen before."""
+    return (
         InboundMessage.objects.unscoped("deduplicating by sender and control ID")
         .select_for_update()
         .filter(sending_application=header.sending_application, control_id=header.control_id)
         .first()
     )
-    if log is not None:
-        log.times_received += 1  # the row is locked: no concurrent increment is lost
-        if log.outcome == Outcome.REJECTED:
-            log.raw, log.message_type, log.charset = text, header.message_type, header.charset
-        return log
-    return InboundMessage.objects.create(
-        sending_application=header.sending_application,
-        sending_facility=header.sending_facility,
-        control_id=header.control_id,
-        message_type=header.message_type[:20],
-        charset=header.charset[:20],
-        raw=text,
-        outcome=Outcome.REJECTED,
-        ack="",
+
+
+def _again(log: InboundMessage, header: hl7v2.Header, text: str) -> str:
+    """A resend of a processed message: counted, answered with the stored ACK."""
+    if text != log.raw:
+        logger.warning(
+            "%s resent control ID %s with different content; the first is kept",
+            header.sending_application,
+            header.control_id,
+        )
+    log.times_received += 1  # the row is locked: no concurrent increment is lost
+    log.save(update_fields=["times_received"])
+    return log.ack
+
+
+def _sender(header: hl7v2.Header) -> MemberSystem | None:
+    return (
+        MemberSystem.objects.select_related("service_user", "institution")
+        .filter(
+            sending_application=header.sending_application,
+            sending_facility=header.sending_facility,
+            active=True,
+        )
+        .first()
     )
 
 
-def _process(
-    system: MemberSystem, header: hl7v2.Header, message: hl7v2.Message, log: InboundMessage
-) -> tuple[str, str, str]:
+def _store(
+    log: InboundMessage | None,
+    header: hl7v2.Header,
+    text: str,
+    system: MemberSystem | None,
+    result: _Result,
+) -> InboundMessage:
+    ack = hl7v2.acknowledgment(
+        header,
+        result.outcome,
+        control_id=new_control_id(),
+        error=result.error,
+        error_code=result.code,
+    )
+    if log is None:
+        log = InboundMessage(
+            sending_application=header.sending_application,
+            control_id=header.control_id,
+            times_received=0,
+        )
+    log.times_received += 1
+    log.sending_facility = header.sending_facility
+    log.member_system = system
+    log.message_type, log.charset = header.message_type[:20], header.charset[:20]
+    log.raw, log.outcome, log.error, log.ack = text, result.outcome, result.error, ack
+    if result.done is not None:
+        log.patient_id, log.consultation_id = result.done.patient_id, result.done.consultation_id
+    log.save()
+    return log
+
+
+def _outcome(
+    system: MemberSystem | None,
+    header: hl7v2.Header,
+    message: hl7v2.Message | None,
+    problem: hl7v2.Unprocessable | None,
+) -> _Result:
+    """Process the message; raises _Refused for what must leave no trace but the log."""
+    if system is None:
+        error = _("Unknown sender %(application)s/%(facility)s") % {
+            "application": header.sending_application,
+            "facility": header.sending_facility,
+        }
+        return _Result(Outcome.REJECTED, error, hl7v2.UNKNOWN_KEY)
+    if problem is not None or message is None:
+        assert problem is not None
+        return _Result(Outcome.REJECTED, problem.reason, problem.code)
     handler = _handlers.get(header.message_type)
     if handler is None:
         code = (
@@ -209,36 +260,22 @@ def _process(
             if any(t.startswith(f"{header.message_code}^") for t in _handlers)
             else hl7v2.UNSUPPORTED_MESSAGE_TYPE
         )
-        return (
-            Outcome.REJECTED,
-            _("Message type %(type)s is not supported") % {"type": header.message_type},
-            code,
-        )
+        error = _("Message type %(type)s is not supported") % {"type": header.message_type}
+        return _Result(Outcome.REJECTED, error, code)
     try:
-        # A savepoint: a refusal undoes the handler's writes but keeps the log row.
-        with transaction.atomic():
-            done = handler(system, header, message)
+        return _Result(Outcome.ACCEPTED, done=handler(system, header, message))
     except Rejected as exc:
-        return Outcome.REJECTED, exc.reason, exc.code
+        raise _Refused(_Result(Outcome.REJECTED, exc.reason, exc.code)) from None
     except DomainError as exc:
-        reason = describe(exc)
-        audit.denied(
-            system.service_user,
-            Action.UPDATE,
-            object_type="hl7_message",
-            object_id=f"{header.sending_application}:{header.control_id}"[:80],
-            reason=reason[:200],
-        )
-        return Outcome.ERROR, reason, _error_code(exc)
-    except (IntegrityError, DatabaseError):
+        raise _Refused(_Result(Outcome.ERROR, describe(exc), _error_code(exc))) from None
+    except DatabaseError:
         raise
     except Exception:
         # A bug in a handler must not make the sender retry the same message for ever:
         # it is refused with an internal-error ERR and kept in the log for an operator.
         logger.exception("HL7 handler failed on %s", header.control_id)
-        return Outcome.ERROR, _("Internal error while processing the message"), "207"
-    log.patient_id, log.consultation_id = done.patient_id, done.consultation_id
-    return Outcome.ACCEPTED, "", ""
+        error = _("Internal error while processing the message")
+        raise _Refused(_Result(Outcome.ERROR, error, hl7v2.APPLICATION_ERROR)) from None
 
 
 def describe(exc: DomainError) -> str:
