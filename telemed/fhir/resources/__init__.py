@@ -225,6 +225,7 @@ def _load_all() -> None:
         documentreference,
         imagingstudy,
         location,
+        observation,
         organization,
         patient,
         practitioner,

@@ -43,7 +43,7 @@ def test_a_resource_failing_validation_is_422(his):
 
 def test_unknown_types_paths_and_methods(his):
     outcome(his.call("GET", "/fhir/Spaceship"), 404)
-    outcome(his.call("GET", "/fhir/Observation"), 404)  # not served until the ECG app has it
+    outcome(his.call("GET", "/fhir/MedicationRequest"), 404)  # a FHIR type not served here
     outcome(his.call("GET", "/fhir/Patient/has_underscores"), 404)
     response = his.call("DELETE", "/fhir/Patient/00000000-0000-0000-0000-000000000000")
     outcome(response, 405)

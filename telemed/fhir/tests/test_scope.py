@@ -7,6 +7,7 @@ import pytest
 
 from telemed.consultations import services
 from telemed.consultations.testing import advance, draft
+from telemed.ecg.testing import build_world, send
 from telemed.fhir.resources import served
 from telemed.fhir.tests.conftest import make_his, outcome, valid
 from telemed.fhir.tests.test_imaging_study import indexed_study
@@ -29,6 +30,7 @@ def records(network, team):
         "Communication": f"{n}-m{message.pk}",
         "AuditEvent": "1",
         "ImagingStudy": str(indexed_study(network.county_a, case.patient).pk),
+        "Observation": send(build_world(network)).number,
     }
 
 
