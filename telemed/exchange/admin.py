@@ -11,7 +11,7 @@ from django import forms
 from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.forms import ModelForm
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
 from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.http import urlencode
@@ -19,8 +19,10 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from telemed.accounts.models import User
+from telemed.audit import services as audit
+from telemed.audit.models import Action
 from telemed.core.errors import DomainError
-from telemed.exchange import codes, services
+from telemed.exchange import codes, queries, services
 from telemed.exchange.models import (
     CodeMapping,
     DeliveryAttempt,
@@ -39,6 +41,11 @@ def _user(request: HttpRequest) -> User | None:
 
 
 class ReadOnly(admin.ModelAdmin):
+    """A screen over rows that hold patient data: nothing is edited, and opening or listing
+    them is audited like reading a patient."""
+
+    audited_as = ""
+
     def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
 
@@ -47,6 +54,39 @@ class ReadOnly(admin.ModelAdmin):
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
+
+    def changelist_view(
+        self, request: HttpRequest, extra_context: dict[str, Any] | None = None
+    ) -> HttpResponse:
+        response = super().changelist_view(request, extra_context)
+        if self.audited_as and request.method == "GET" and response.status_code == 200:
+            audit.record(
+                _user(request),
+                Action.SEARCH,
+                object_type=self.audited_as,
+                detail={"query": request.GET.get("q", "")[:100], "via": "admin"},
+            )
+        return response
+
+    def change_view(
+        self,
+        request: HttpRequest,
+        object_id: str,
+        form_url: str = "",
+        extra_context: dict[str, Any] | None = None,
+    ) -> HttpResponse:
+        response = super().change_view(request, object_id, form_url, extra_context)
+        if self.audited_as and request.method == "GET" and response.status_code == 200:
+            patient_id = getattr(self.get_object(request, object_id), "patient_id", None)
+            audit.record(
+                _user(request),
+                Action.READ,
+                object_type=self.audited_as,
+                object_id=object_id,
+                patient_id=patient_id,
+                detail={"via": "admin"},
+            )
+        return response
 
 
 @admin.register(MemberSystem)
@@ -130,6 +170,7 @@ class SubscriptionAdmin(admin.ModelAdmin):
 
 @admin.register(InboundMessage)
 class InboundMessageAdmin(ReadOnly):
+    audited_as = "hl7_message"
     list_display = [
         "received_at",
         "sending_application",
@@ -161,7 +202,7 @@ class InboundMessageAdmin(ReadOnly):
     fields = list(readonly_fields)
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[InboundMessage]:
-        return InboundMessage.objects.visible_to(_user(request)).select_related("member_system")
+        return queries.message_log(_user(request))
 
 
 class AttemptInline(admin.TabularInline):
@@ -172,7 +213,7 @@ class AttemptInline(admin.TabularInline):
     fields = list(readonly_fields)
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[DeliveryAttempt]:
-        return DeliveryAttempt.objects.visible_to(_user(request))
+        return queries.delivery_log(_user(request))
 
     def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
@@ -180,6 +221,7 @@ class AttemptInline(admin.TabularInline):
 
 @admin.register(OutboundMessage)
 class OutboundMessageAdmin(ReadOnly):
+    audited_as = "outbound_message"
     list_display = [
         "created_at",
         "subscription",
@@ -210,9 +252,7 @@ class OutboundMessageAdmin(ReadOnly):
     actions = ["retry"]
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[OutboundMessage]:
-        return OutboundMessage.objects.visible_to(_user(request)).select_related(
-            "subscription__member_system"
-        )
+        return queries.outbox(_user(request))
 
     def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         # The retry action needs change permission; the fields stay read-only.

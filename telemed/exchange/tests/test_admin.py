@@ -21,8 +21,13 @@ def test_the_message_log_lists_what_was_received(client, his, operator):
     page = client.get("/admin/exchange/inboundmessage/")
     assert page.status_code == 200
     assert "ADM1" in page.content.decode()
-    log_id = page.context["cl"].result_list[0].pk
-    assert client.get(f"/admin/exchange/inboundmessage/{log_id}/change/").status_code == 200
+    log = page.context["cl"].result_list[0]
+    assert client.get(f"/admin/exchange/inboundmessage/{log.pk}/change/").status_code == 200
+    from telemed.audit.models import AuditEvent
+
+    reads = AuditEvent.objects.filter(object_type="hl7_message", actor="ops")
+    assert set(reads.values_list("action", flat=True)) == {"search", "read"}
+    assert reads.get(action="read").patient_id == log.patient_id
 
 
 def test_another_citys_administrator_sees_none_of_it(client, his, network):
