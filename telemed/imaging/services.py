@@ -216,31 +216,42 @@ def _index(inspected: Inspected, sender: Sender, blob: Blob) -> ImagingInstance:
     now = clock.now()
     study_uid = text("StudyInstanceUID")
     patient_dicom_id = text("PatientID")
-    study, created = ImagingStudy.objects.unscoped("ingest: find or open the study").get_or_create(
-        institution=sender.institution,
-        study_instance_uid=study_uid,
-        defaults={
-            "patient_dicom_id": patient_dicom_id,
-            "patient_name": text("PatientName")[:324],
-            "patient_birth_date": _dicom_date(text("PatientBirthDate")),
-            "patient_sex": text("PatientSex")[:16],
-            "study_date": _dicom_date(text("StudyDate")),
-            "study_time": text("StudyTime")[:16],
-            "accession_number": text("AccessionNumber")[:16],
-            "study_id": text("StudyID")[:16],
-            "study_description": text("StudyDescription")[:64],
-            "referring_physician_name": text("ReferringPhysicianName")[:324],
-            "calling_ae_title": sender.calling_ae_title,
-            "patient_id": _mpi_patient_id(sender.institution, patient_dicom_id),
-            "received_at": now,
-            "updated_at": now,
-        },
-    )
     # Counters and the modality list are updated under the study's row lock, so two
     # associations storing into one study never lose a count.
+    studies = ImagingStudy.objects.unscoped("ingest: find and lock the study")
     study = (
-        ImagingStudy.objects.unscoped("ingest: lock the study").select_for_update().get(pk=study.pk)
+        studies.select_for_update()
+        .filter(institution=sender.institution, study_instance_uid=study_uid)
+        .first()
     )
+    created = study is None
+    if study is None:
+        try:
+            with transaction.atomic():
+                study = studies.create(
+                    institution=sender.institution,
+                    study_instance_uid=study_uid,
+                    patient_dicom_id=patient_dicom_id,
+                    patient_name=text("PatientName")[:324],
+                    patient_birth_date=_dicom_date(text("PatientBirthDate")),
+                    patient_sex=text("PatientSex")[:16],
+                    study_date=_dicom_date(text("StudyDate")),
+                    study_time=text("StudyTime")[:16],
+                    accession_number=text("AccessionNumber")[:16],
+                    study_id=text("StudyID")[:16],
+                    study_description=text("StudyDescription")[:64],
+                    referring_physician_name=text("ReferringPhysicianName")[:324],
+                    calling_ae_title=sender.calling_ae_title,
+                    patient_id=_mpi_patient_id(sender.institution, patient_dicom_id),
+                    received_at=now,
+                    updated_at=now,
+                )
+        except IntegrityError:
+            # Opened by another association meanwhile: take its row, under the lock.
+            created = False
+            study = studies.select_for_update().get(
+                institution=sender.institution, study_instance_uid=study_uid
+            )
     if study.patient_dicom_id != patient_dicom_id:
         raise Refused(
             DOES_NOT_MATCH_SOP_CLASS, _("This study was received for another patient ID.")
