@@ -227,8 +227,7 @@ def _choose_lead(record: EcgRecord) -> tuple[str, np.ndarray, np.ndarray]:
     best: tuple[float, str, np.ndarray, np.ndarray] | None = None
     for name in order[:MAX_TRIES]:
         index = record.leads.index(name)
-        cleaned = beats.clean(record.samples[index], record.sampling_rate)
-        peaks = beats.detect_r_peaks(cleaned, record.sampling_rate)
+        peaks = beats.find_r_peaks(record.samples[index], record.sampling_rate)
         own = record.samples[index : index + 1]
         windows, r_at, _used = beats.beat_windows(
             own, _spread(peaks, MAX_TEMPLATE_BEATS), record.sampling_rate

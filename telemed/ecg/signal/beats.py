@@ -15,6 +15,13 @@ from scipy import signal as sps
 #: (martinez2004, pantompkins1985, hamilton2002) fall to +P 96-98% and rodrigues2021, the
 #: only one at 100% on MLII, to 86%.
 PEAK_METHOD = "neurokit"
+#: Long leads are cleaned and searched in chunks of this length, with this much overlap.
+CHUNK_S = 300.0
+OVERLAP_S = 5.0
+#: Records up to this long are band-passed whole; longer ones only around the beats used,
+#: with this much context on each side.
+WHOLE_FILTER_S = 120.0
+PAD_S = 3.0
 #: Window of a median beat around its R peak, seconds before and after.
 BEFORE_S = 0.35
 AFTER_S = 0.55
@@ -36,6 +43,32 @@ def detect_r_peaks(cleaned: np.ndarray, rate: float) -> np.ndarray:
         )
     peaks = np.unique(np.asarray(info["ECG_R_Peaks"], dtype=np.int64))
     return peaks[(peaks >= 0) & (peaks < cleaned.size)]
+
+
+def find_r_peaks(lead_uv: np.ndarray, rate: float) -> np.ndarray:
+    """Clean and detect on one lead; a long record in chunks of ``CHUNK_S``.
+
+    neurokit2 keeps several full-length copies of a signal while it works (a 5-hour Holter
+    lead took 0.7 GB), so a long lead is processed in chunks, each with ``OVERLAP_S`` of
+    context on both sides and keeping only the beats of its own stretch; a beat found at
+    the seam by both neighbours is kept once (peaks closer than the 200 ms refractory
+    period are one beat).
+    """
+    n = lead_uv.size
+    chunk = int(CHUNK_S * rate)
+    overlap = int(OVERLAP_S * rate)
+    if n <= chunk + overlap:
+        return detect_r_peaks(clean(lead_uv, rate), rate)
+    found = []
+    for start in range(0, n, chunk):
+        lo, hi = max(0, start - overlap), min(n, start + chunk + overlap)
+        peaks = detect_r_peaks(clean(lead_uv[lo:hi], rate), rate) + lo
+        found.append(peaks[(peaks >= start) & (peaks < start + chunk)])
+    peaks = np.concatenate(found)
+    if peaks.size < 2:
+        return peaks
+    keep = np.concatenate([[True], np.diff(peaks) >= 0.2 * rate])
+    return peaks[keep]
 
 
 @functools.lru_cache(maxsize=32)
@@ -61,9 +94,21 @@ def beat_windows(
     usable = peaks[(peaks - before >= 0) & (peaks + after < samples.shape[1])]
     if usable.size == 0:
         return np.empty((samples.shape[0], 0, before + after)), before, usable
-    smoothed = sps.sosfiltfilt(_band_sos(float(rate)), samples, axis=1)
-    index = usable[:, None] + np.arange(-before, after)[None, :]
-    windows = smoothed[:, index]
+    sos = _band_sos(float(rate))
+    pad = round(PAD_S * rate)
+    if samples.shape[1] <= WHOLE_FILTER_S * rate:
+        smoothed = sps.sosfiltfilt(sos, samples, axis=1)
+        index = usable[:, None] + np.arange(-before, after)[None, :]
+        windows = smoothed[:, index]
+    else:
+        # A long record: filter only the stretches around the beats used, each with
+        # PAD_S of context for the filter to settle, instead of hours of samples.
+        start = np.clip(usable - before - pad, 0, None)
+        stop = np.clip(usable + after + pad, None, samples.shape[1])
+        windows = np.empty((samples.shape[0], usable.size, before + after))
+        for k, (lo, hi, peak) in enumerate(zip(start, stop, usable, strict=True)):
+            stretch = sps.sosfiltfilt(sos, samples[:, lo:hi], axis=1)
+            windows[:, k, :] = stretch[:, peak - before - lo : peak + after - lo]
     windows -= _baseline(windows, before, rate)[..., None]
     return windows, before, usable
 

@@ -290,3 +290,18 @@ def test_any_valid_record_is_analysed_without_an_exception(
     assert analysis.measurable or analysis.statements == (codes.MEASUREMENTS_UNAVAILABLE,)
     assert analysis.critical == bool(analysis.flags)
     assert all(0.0 <= q <= 1.0 for q in analysis.lead_quality.values())
+
+
+def test_a_long_record_is_searched_in_chunks_without_losing_or_doubling_a_beat() -> None:
+    # 11 minutes: three detection chunks with two seams, and the long-record filtering path.
+    record, truth = synthetic(
+        heart_rate=67, duration_s=660, leads=("II", "V5"), noise_uv=10, seed=12
+    )
+    assert record.duration_s > beats.CHUNK_S * 2
+    analysis = analyze(record)
+    detected = np.array(analysis.beats)
+    expected = np.array(truth.r_peaks)
+    assert detected.size == expected.size
+    assert np.abs(detected - expected).max() <= 0.05 * 500
+    assert analysis.rhythm == codes.SINUS_RHYTHM
+    assert analysis.qrs_ms == pytest.approx(90, abs=16)
