@@ -24,6 +24,7 @@ import datetime as dt
 import json
 import logging
 import socket
+import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterable
@@ -59,6 +60,8 @@ TIMEOUT_SECONDS = 10.0
 LEASE = dt.timedelta(seconds=60)
 MAX_RESPONSE = 2000
 MISSED_WINDOW = dt.timedelta(days=7)
+# A turn stops sending after this long (the job runner runs jobs one after another).
+TURN_SECONDS = 30.0
 
 
 # -- writing the outbox ------------------------------------------------------------------
@@ -349,11 +352,28 @@ def deliver(message: OutboundMessage) -> bool:
     return True
 
 
-def deliver_due(limit: int = 50) -> dict[str, int]:
-    """One delivery turn (the periodic job, and ``telemed deliver``)."""
+def deliver_due(limit: int = 50, budget_seconds: float = TURN_SECONDS) -> dict[str, int]:
+    """One delivery turn (the periodic job, and ``telemed deliver``).
+
+    Bounded: at most ``limit`` rows and about ``budget_seconds``. After a subscription's
+    first failure in a turn its other rows wait for the next turn (unattempted, so they do
+    not spend attempts), so one endpoint that is down or slow cannot hold up the others;
+    rows left over are released for the next turn."""
     counts = {"enqueued": enqueue_missed(), "delivered": 0, "failed": 0}
+    deadline = time.monotonic() + budget_seconds
+    failing: set[int] = set()
+    unsent: list[int] = []
     for message in lease_due(limit):
-        counts["delivered" if deliver(message) else "failed"] += 1
+        if message.subscription_id in failing or time.monotonic() > deadline:
+            unsent.append(message.pk)
+            continue
+        if deliver(message):
+            counts["delivered"] += 1
+        else:
+            counts["failed"] += 1
+            failing.add(message.subscription_id)
+    if unsent:
+        OutboundMessage.objects.filter(pk__in=unsent).update(leased_until=None)
     return counts
 
 

@@ -206,3 +206,29 @@ def test_bad_endpoints_are_refused(his):
         services.subscribe(his, Transport.REST_HOOK, "file:///etc/passwd")
     with pytest.raises(ValidationFailed):
         services.subscribe(his, Transport.MLLP, "no-port")
+
+
+def test_one_endpoint_down_does_not_hold_up_the_others(
+    his, receivers, team, django_capture_on_commit_callbacks
+):
+    rest, _mllp = receivers
+    services.subscribe(his, Transport.MLLP, "127.0.0.1:9")  # nothing listens there
+    services.subscribe(his, Transport.REST_HOOK, f"http://127.0.0.1:{rest.port}/hook")
+    with django_capture_on_commit_callbacks(execute=True):
+        advance(team, draft(team), "concluded")
+        second = draft(team, patient_name="李桂兰", record="A-0002")
+        advance(team, second, "concluded", start=dt.datetime(2026, 12, 1, 11, 0, tzinfo=dt.UTC))
+    counts = outbound.deliver_due()
+    # One attempt at the dead endpoint, its second row left for the next turn; both
+    # rest-hook rows delivered.
+    assert (counts["delivered"], counts["failed"]) == (2, 1)
+    waiting = [row for row in outbox() if row.state == DeliveryState.PENDING]
+    assert sorted(row.attempts for row in waiting) == [0, 1]
+    assert all(row.leased_until is None for row in waiting)
+
+
+def test_a_turn_stops_at_its_time_budget(subscribed, team, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        advance(team, draft(team), "concluded")
+    assert outbound.deliver_due(budget_seconds=0)["delivered"] == 0
+    assert outbound.deliver_due()["delivered"] == 2  # released, not left leased
