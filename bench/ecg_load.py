@@ -39,7 +39,14 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bench.consultations import Server, _drop_database, _own_database, pct, summary_ms
+from bench.consultations import (
+    Server,
+    _close_pool,
+    _drop_database,
+    _own_database,
+    pct,
+    summary_ms,
+)
 
 SUBMISSIONS = int(os.environ.get("BENCH_ECG_SUBMISSIONS", "200"))
 SUBMIT_SECONDS = float(os.environ.get("BENCH_ECG_SUBMIT_SECONDS", "60"))
@@ -138,9 +145,11 @@ def _submissions(
 def _parallel_submissions(
     world: dict[str, Any], records: list[Any], workers: int
 ) -> dict[str, Any]:
-    from django.db import connections
+    from django.db import connection, connections
 
     connections.close_all()
+    # The PostgreSQL pool's connections and threads must not cross the fork.
+    _close_pool(connection)
     context = multiprocessing.get_context("fork")
     queue: Any = context.Queue()
     gate = context.Event()
@@ -149,7 +158,8 @@ def _parallel_submissions(
     def work(worker: int) -> None:
         try:
             gate.wait(30)
-            result = _submissions(world["sites"][1 + worker], records, per_worker, worker * 7)
+            sites = world["sites"]
+            result = _submissions(sites[(1 + worker) % len(sites)], records, per_worker, worker * 7)
             queue.put((result["n"], None))
         except Exception as error:  # reported by the parent
             queue.put((0, repr(error)))

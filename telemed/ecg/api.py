@@ -62,7 +62,8 @@ def submit(
             channel="api",
         ),
     )
-    return Status(201, present.detail(user, queries.get_case(user, case.pk)))
+    # The case as the submit step left it: its creation is audited, so no read event here.
+    return Status(201, present.detail(user, case))
 
 
 @router.get("/worklist", response=list[CaseRowOut], summary="The pool worklist: critical first")
