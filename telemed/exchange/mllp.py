@@ -14,6 +14,7 @@ What the listener refuses, without harming the other connections:
 - a frame cut short by the sender closing: an AR for what arrived, then close;
 - a frame begun inside another (the sender gave up on the first): the first is discarded;
 - silence for ``MLLP_IDLE_TIMEOUT`` seconds: the connection is closed;
+- more than ``MLLP_MAX_CONNECTIONS`` connections at once: the newest is closed at once;
 - the database failing: no ACK and the connection is dropped, so the sender sends again.
 """
 
@@ -107,6 +108,7 @@ class Listener:
         idle_timeout: float | None = None,
         workers: int | None = None,
         handler: Callable[[bytes], bytes] | None = None,
+        max_connections: int | None = None,
     ) -> None:
         """``handler`` turns a message into its ACK; ``inbound.receive`` unless given."""
         self.handler = handler or inbound.receive
@@ -118,6 +120,8 @@ class Listener:
             max_workers=workers or settings.MLLP_WORKERS, thread_name_prefix="mllp"
         )
         self.server: asyncio.Server | None = None
+        self.max_connections = max_connections or settings.MLLP_MAX_CONNECTIONS
+        self.connections = 0
 
     async def start(self) -> int:
         """Bind and start accepting; returns the port (useful with port 0)."""
@@ -157,6 +161,12 @@ class Listener:
     async def _connection(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         peer = writer.get_extra_info("peername")
         source = str(peer[0]) if isinstance(peer, tuple) else ""
+        if self.connections >= self.max_connections:
+            # Each connection may hold a frame's worth of buffer: their number is bounded.
+            logger.warning("MLLP connection from %s refused: %d open", source, self.connections)
+            writer.close()
+            return
+        self.connections += 1
         frames = FrameReader(reader, self.max_bytes)
         loop = asyncio.get_running_loop()
         try:
@@ -197,6 +207,7 @@ class Listener:
         except (ConnectionError, OSError):
             return
         finally:
+            self.connections -= 1
             writer.close()
             with contextlib.suppress(Exception):
                 await writer.wait_closed()

@@ -44,7 +44,8 @@ def _closed(sock: socket.socket) -> bool:
 
 def _still_serving(port: int, control_id: str) -> None:
     with MLLPClient("127.0.0.1", port) as client:
-        assert ack_code(client.send_message(adt("A01", control_id, f"MR-{control_id}"))) == "AA"
+        message = adt("A01", control_id, f"MR-{control_id}", name=("周", control_id))
+        assert ack_code(client.send_message(message)) == "AA"
 
 
 def test_registers_patients_and_acknowledges_resends(listener):
@@ -165,3 +166,19 @@ def test_a_database_failure_sends_no_ack_and_the_listener_keeps_serving():
     finally:
         stop()
     assert len(calls) == 2
+
+
+def test_connections_beyond_the_limit_are_closed(his):
+    port, stop = mllp.run_in_thread(max_connections=1, idle_timeout=5)
+    try:
+        first = socket.create_connection(("127.0.0.1", port))
+        first.sendall(hl7v2.frame(adt("A01", "LIM1", "MR-LIM1")))
+        assert ack_code(_read_ack(first)) == "AA"
+        second = socket.create_connection(("127.0.0.1", port))
+        assert _closed(second)
+        second.close()
+        first.close()
+        time.sleep(0.2)
+        _still_serving(port, "LIM2")
+    finally:
+        stop()
