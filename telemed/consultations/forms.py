@@ -15,7 +15,7 @@ from django.utils.translation import gettext_lazy as _
 
 from telemed.accounts.models import User
 from telemed.consultations import pages, services, signing
-from telemed.consultations.policies import KindPolicy, registered_kinds
+from telemed.consultations.policies import KindPolicy, requestable_kinds
 from telemed.consultations.states import Kind, State, Urgency
 from telemed.core import clock
 from telemed.directory.models import ConsultationRoom, Tier
@@ -117,7 +117,7 @@ class RequestForm(forms.Form):
     ) -> None:
         super().__init__(*args, **kwargs)
         values: Mapping[str, Any] = self.data if self.is_bound else (source or self.initial)
-        _choices(self, "kind").choices = [(k, Kind(k).label) for k in registered_kinds()]
+        _choices(self, "kind").choices = [(k, Kind(k).label) for k in requestable_kinds()]
         _choices(self, "wanted_specialty").choices = [("", _("Choose…"))] + [
             (s.code, s.display_name) for s in pages.specialties()
         ]

@@ -48,6 +48,9 @@ class KindPolicy:
     # ``claim`` and ``release`` steps. ``may_claim`` says whether an expert is on duty in
     # the case's pool now; the engine calls it with the case's row locked.
     uses_pool: bool = False
+    # The kind arrives through an intake of its own (an ECG upload, a device) rather than the
+    # consultation request form, which then does not offer it.
+    own_intake: bool = False
     may_claim: Callable[[User, Consultation], bool] | None = None
 
 
@@ -67,3 +70,9 @@ def policy_for(kind: str) -> KindPolicy:
 
 def registered_kinds() -> list[str]:
     return sorted(_policies)
+
+
+def requestable_kinds() -> list[str]:
+    """The kinds the consultation request form offers, the multidisciplinary first."""
+    kinds = [kind for kind in sorted(_policies) if not _policies[kind].own_intake]
+    return sorted(kinds, key=lambda kind: kind != "multidisciplinary")

@@ -15,6 +15,7 @@ ECG = KindPolicy(
     uses_quality_control=False,
     uses_triage=False,
     uses_pool=True,
+    own_intake=True,
     may_claim=pools.may_claim,
     session_minutes=15,
 )
