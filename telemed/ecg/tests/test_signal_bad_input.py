@@ -8,6 +8,9 @@ import json
 import numpy as np
 import pytest
 from django.utils import translation
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hypothesis_settings
+from hypothesis import strategies as st
 
 from telemed.ecg.signal.errors import EcgFormatError
 from telemed.ecg.signal.readers import read_record
@@ -285,3 +288,50 @@ def test_the_reason_is_given_in_chinese_to_a_chinese_reader() -> None:
     with translation.override("zh-hans"):
         error = refused(_csv(["10,20"] * 500), "x.csv")
     assert "秒" in error.message
+
+
+_SAMPLES = {}
+
+
+def _sample(kind: str) -> dict[str, bytes]:
+    if kind not in _SAMPLES:
+        record = sf.synthetic(duration_s=3.0, leads=("I", "II", "V1"))[0]
+        _SAMPLES[kind] = {
+            "wfdb": sf.wfdb_files(record, name="r"),
+            "dicom": {"r.dcm": sf.dicom_bytes(record)},
+            "aecg": {"r.xml": sf.aecg_bytes(record)},
+            "csv": {"r.csv": sf.csv_bytes(record)},
+            "fhir": {"r.json": sf.fhir_json(record)},
+        }[kind]
+    return _SAMPLES[kind]
+
+
+_MAIN = {"wfdb": "r.hea", "dicom": "r.dcm", "aecg": "r.xml", "csv": "r.csv", "fhir": "r.json"}
+
+
+@hypothesis_settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    kind=st.sampled_from(sorted(_MAIN)),
+    which=st.integers(0, 1),
+    cut=st.floats(0.0, 1.0),
+    flips=st.lists(st.tuples(st.floats(0.0, 1.0), st.integers(0, 255)), max_size=6),
+)
+def test_a_damaged_file_of_any_format_is_read_or_refused_never_crashes(
+    kind, which, cut, flips
+) -> None:
+    files = dict(_sample(kind))
+    name = sorted(files)[min(which, len(files) - 1)]
+    data = bytearray(files[name][: max(1, int(len(files[name]) * cut))] if cut < 1 else files[name])
+    for where, value in flips:
+        data[min(int(where * len(data)), len(data) - 1)] = value
+    files[name] = bytes(data)
+    try:
+        record = read_record(files, filename=_MAIN[kind])
+    except EcgFormatError as error:
+        assert error.status == 422 and error.message
+    else:
+        assert np.isfinite(record.samples).all() and record.duration_s >= 2.5
+
+
+def test_deeply_nested_json_is_refused() -> None:
+    refused(b"[" * 200_000 + b"]" * 200_000, "o.json", says="JSON")

@@ -7,7 +7,6 @@ import io
 import numpy as np
 import pydicom
 from django.utils.translation import gettext as _
-from pydicom.errors import InvalidDicomError
 
 from telemed.ecg.signal.errors import EcgFormatError
 from telemed.ecg.signal.readers.common import build_record, lead_name, unit_factor
@@ -41,16 +40,33 @@ def read_dicom(content: bytes) -> EcgRecord:
     """Read the first ECG multiplex group of a DICOM waveform object (microvolts)."""
     try:
         ds = pydicom.dcmread(io.BytesIO(content), force=False)
-    except (InvalidDicomError, EOFError, ValueError, OSError) as exc:
-        # pydicom's own text speaks to programmers ("use force=True"): kept in the details.
-        raise EcgFormatError(
-            _("The file is not a readable DICOM object."), details={"reason": str(exc)[:200]}
-        ) from None
+    except Exception as exc:  # pydicom raises many kinds on a damaged file
+        raise _unreadable(exc) from None
     return dataset_to_record(ds)
 
 
 def dataset_to_record(ds: pydicom.Dataset) -> EcgRecord:
     """Convert a DICOM ECG dataset already parsed (for the C-STORE and STOW-RS intake)."""
+    try:
+        return _convert(ds)
+    except EcgFormatError:
+        raise
+    except Exception as exc:
+        # pydicom decodes element values when they are first read, so a damaged element
+        # (an unknown VR, a length that is not a multiple of its value size) raises here,
+        # as NotImplementedError, BytesLengthException or worse.
+        raise _unreadable(exc) from None
+
+
+def _unreadable(exc: Exception) -> EcgFormatError:
+    # pydicom's own text speaks to programmers ("use force=True"): kept in the details.
+    return EcgFormatError(
+        _("The file is not a readable DICOM object."),
+        details={"reason": f"{type(exc).__name__}: {exc}"[:200]},
+    )
+
+
+def _convert(ds: pydicom.Dataset) -> EcgRecord:
     sop_class = str(ds.get("SOPClassUID", ""))
     if sop_class not in ECG_SOP_CLASSES:
         raise EcgFormatError(

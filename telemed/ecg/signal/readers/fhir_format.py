@@ -47,7 +47,7 @@ _SPECIAL = {"E", "L", "U"}
 def read_fhir(content: bytes) -> EcgRecord:
     try:
         data = json.loads(content)
-    except (UnicodeDecodeError, ValueError) as exc:
+    except (UnicodeDecodeError, ValueError, RecursionError) as exc:
         raise EcgFormatError(
             _("The file is not valid JSON: %(reason)s") % {"reason": str(exc)[:200]}
         ) from None

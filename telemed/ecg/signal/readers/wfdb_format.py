@@ -63,8 +63,13 @@ def read_wfdb(files: dict[str, bytes], *, header_name: str) -> EcgRecord:
     signal = record.p_signal
     if signal is None or signal.ndim != 2:
         raise EcgFormatError(_("The WFDB record holds no samples."))
-    names = list(record.sig_name or [])
-    units = list(record.units or ["mV"] * len(names))
+    count = signal.shape[1]
+    # A header may leave a name or unit out: WFDB's default unit is mV.
+    names = [
+        str(n) if n else f"channel {i + 1}"
+        for i, n in enumerate((list(record.sig_name or []) + [None] * count)[:count])
+    ]
+    units = [str(u) if u else "mV" for u in (list(record.units or []) + [None] * count)[:count]]
     leads = [signal[:, i] * unit_factor(units[i], lead=names[i]) for i in range(len(names))]
     meta = {"record": record_name, "comments": " | ".join(header.comments or [])[:500]}
     if header.base_date or header.base_time:
