@@ -9,7 +9,10 @@ concurrent senders on PostgreSQL).
 (b) in_process: the same kind of messages through ``inbound.receive`` in one thread, with
     no socket: what processing costs, with the number of queries and the time spent in the
     database per message (Django's execute wrapper).
-(c) echo: the listener's framing and thread hand-off with a handler that answers AA
+(c) service: the MPI alone, ``patients.services.register_patient`` called directly with the
+    same kind of patients (no HL7, no log): the floor this path cannot go below; and parse:
+    decoding and parsing the messages alone.
+(d) echo: the listener's framing and thread hand-off with a handler that answers AA
     without touching the database: the transport's ceiling.
 
 Ratios: mllp / in_process says what the socket, framing and threads cost (or gain, with
@@ -144,6 +147,40 @@ def _in_process() -> dict[str, Any]:
     }
 
 
+def _service_and_parse(system: Any) -> dict[str, Any]:
+    from telemed.exchange import hl7v2
+    from telemed.patients import identifiers
+    from telemed.patients import services as patient_services
+
+    actor = system.service_user
+    start = time.perf_counter()
+    for n in range(IN_PROCESS):
+        birth = dt.date(1930, 1, 1) + dt.timedelta(days=n * 11)
+        patient_services.register_patient(
+            actor,
+            patient_services.NewPatient(
+                name=f"直{n}",
+                sex="female",
+                birth_date=birth,
+                record_number=f"DIRECT-{n}",
+                resident_id=identifiers.make("410523", birth, n % 1000),
+                phone="13800000000",
+                address="人民路1号",
+            ),
+        )
+    service = time.perf_counter() - start
+    messages = [text.encode() for text in workload(8, IN_PROCESS)]
+    start = time.perf_counter()
+    for raw in messages:
+        hl7v2.parse(hl7v2.decode(raw, hl7v2.read_header(raw)))
+    parse = time.perf_counter() - start
+    return {
+        "service_per_second": round(IN_PROCESS / service, 1),
+        "service_ms_per_patient": round(service / IN_PROCESS * 1000, 3),
+        "parse_ms_per_message": round(parse / len(messages) * 1000, 3),
+    }
+
+
 def _echo() -> dict[str, Any]:
     from telemed.exchange import hl7v2, mllp
 
@@ -169,10 +206,11 @@ def run() -> dict[str, Any]:
         from telemed.testing import build_network
 
         build_network()
-        services.create_member_system(
+        system = services.create_member_system(
             "COUNTY_A", name="HIS", sending_application="HIS", sending_facility="COUNTY_A"
         )
         in_process = _in_process()
+        floor = _service_and_parse(system)
         port, stop = mllp.run_in_thread()
         try:
             through = _through_mllp(port, offset=0)
@@ -193,6 +231,10 @@ def run() -> dict[str, Any]:
         "mllp": through,
         "in_process": in_process,
         "echo": echo,
+        "floor": floor,
+        "ratio_in_process_to_service": round(
+            in_process["per_second"] / floor["service_per_second"], 2
+        ),
         "stored_messages": stored,
         "patients": patients,
         "ratio_mllp_to_in_process": round(through["per_second"] / in_process["per_second"], 2),
