@@ -290,7 +290,7 @@ def test_the_reason_is_given_in_chinese_to_a_chinese_reader() -> None:
     assert "秒" in error.message
 
 
-_SAMPLES = {}
+_SAMPLES: dict[str, dict[str, bytes]] = {}
 
 
 def _sample(kind: str) -> dict[str, bytes]:
