@@ -234,3 +234,19 @@ def test_a_rejected_message_counts_each_time_it_is_received(his):
     for _ in range(3):
         send(message)
     assert InboundMessage.objects.unscoped("test").get().times_received == 3
+
+
+def test_a_person_known_elsewhere_by_resident_id_is_linked_not_copied(his, charlie):
+    known = register(charlie, "张秀英", "B-77", resident_id=RESIDENT_ID).patient
+    ack = send(adt("A01", "LINK1", "MR-LINK1", resident_id=RESIDENT_ID))
+    assert ack_code(ack) == "AA"
+    assert [p.pk for p in patients()] == [known.pk]
+    numbers = PatientRegistration.objects.unscoped("test").filter(patient=known)
+    assert sorted(numbers.values_list("record_number", flat=True)) == ["B-77", "MR-LINK1"]
+
+
+def test_an_update_cannot_reach_another_institutions_record(his, charlie):
+    other = register(charlie, "李桂兰", "B-78", birth_date=dt.date(1955, 1, 2)).patient
+    send(adt("A08", "REACH1", "B-78", name=("王", "五"), phone="13000000000"))
+    other.refresh_from_db()
+    assert (other.name, other.phone) == ("李桂兰", "")
