@@ -149,6 +149,7 @@ class ImagingInstance(models.Model):
     columns = models.PositiveIntegerField(_("columns"), null=True, blank=True)
     frame_count = models.PositiveIntegerField(_("frames"), default=1)
     bits_allocated = models.PositiveSmallIntegerField(_("bits allocated"), null=True, blank=True)
+    samples_per_pixel = models.PositiveSmallIntegerField(_("samples per pixel"), default=1)
     blob = models.ForeignKey("storage.Blob", on_delete=models.PROTECT, related_name="+")
     size = models.PositiveBigIntegerField(_("size in bytes"))
     # Where the pixel data sits in the stored file, found at ingest: the header before it is

@@ -284,6 +284,7 @@ def _index(inspected: Inspected, sender: Sender, blob: Blob) -> ImagingInstance:
         columns=_dicom_int(text("Columns")),
         frame_count=_dicom_int(text("NumberOfFrames")) or 1,
         bits_allocated=_dicom_int(text("BitsAllocated")),
+        samples_per_pixel=_dicom_int(text("SamplesPerPixel")) or 1,
         blob=blob,
         size=inspected.size,
         pixel_data_tag_offset=pixel.tag_offset if pixel and pixel.tag_offset >= 0 else None,

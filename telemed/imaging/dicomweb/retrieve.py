@@ -50,6 +50,31 @@ def instances_of(
     return study, instances
 
 
+def _one_instance(user: User, study: str, series: str, instance: str) -> ImagingInstance:
+    """One instance by its full path, in one query (frames are fetched one request each)."""
+    row = (
+        queries.visible_instances(user)
+        .filter(
+            study__study_instance_uid=study,
+            series__series_instance_uid=series,
+            sop_instance_uid=instance,
+        )
+        .select_related("blob", "study")
+        .order_by("pk")
+        .first()
+    )
+    if row is None:
+        audit.denied(
+            user,
+            Action.READ,
+            object_type="imaging_instance",
+            object_id=instance[:80],
+            reason="not in scope",
+        )
+        raise DicomwebError(404, _("No such series or instance."), code="not_found")
+    return row
+
+
 def _audit_retrieval(user: User, study: ImagingStudy, what: str, count: int) -> None:
     audit.record(
         user,
@@ -136,9 +161,7 @@ def _frame_numbers(text: str, count: int) -> list[int]:
 def _native_frames(row: ImagingInstance, numbers: list[int]) -> Iterator[bytes]:
     store = get_blob_store()
     rows, columns = row.rows or 0, row.columns or 0
-    header = _header(row)
-    samples = int(header.get("SamplesPerPixel", 1) or 1)
-    frame_bytes = rows * columns * samples * (row.bits_allocated or 8) // 8
+    frame_bytes = rows * columns * row.samples_per_pixel * (row.bits_allocated or 8) // 8
     base = row.pixel_data_offset or 0
     for number in numbers:
         start = base + (number - 1) * frame_bytes
@@ -166,8 +189,8 @@ def frames(
     """The frames' pixel data: native frames as byte ranges of the stored file, compressed
     frames as stored (their transfer syntax named on each part)."""
     accepts(request, "multipart/related", "application/octet-stream")
-    found_study, instances = instances_of(user, study, series, instance)
-    row = instances.get()
+    row = _one_instance(user, study, series, instance)
+    found_study = row.study
     wanted = _frame_numbers(numbers, row.frame_count)
     if row.pixel_data_offset is None:
         raise DicomwebError(404, _("This instance has no pixel data."), code="not_found")

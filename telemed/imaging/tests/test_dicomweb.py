@@ -201,3 +201,12 @@ def test_an_expert_cannot_store(network, tmp_path):
     body = multipart(ct_series(tmp_path, 1)[0].read_bytes())
     response = client.generic("POST", "/dicomweb/studies", body, content_type=STOW_TYPE)
     assert response.status_code == 403
+
+
+def test_a_stow_body_larger_than_the_form_limit_is_streamed(tmp_path, token, settings):
+    paths = ct_series(tmp_path, 5, rows=512, columns=512)
+    body = multipart(*(p.read_bytes() for p in paths))
+    assert len(body) > settings.MAX_REQUEST_BYTES
+    response = _stow(Client(), body, token)
+    assert response.status_code == 200, response.content
+    assert ImagingInstance.objects.unscoped("test").count() == 5
