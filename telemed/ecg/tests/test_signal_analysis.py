@@ -198,7 +198,7 @@ def test_analysis_is_deterministic_and_json_safe() -> None:
     record = simulated(duration_s=10, heart_rate=80)
     first, second = analyze(record), analyze(record)
     assert first == second
-    data = json.loads(json.dumps(first.to_json()))
+    data = json.loads(json.dumps(first.to_json(), allow_nan=False))
     assert data["beats"] == list(first.beats)
     assert set(data) >= {
         "heart_rate_bpm",
@@ -286,7 +286,7 @@ def test_any_valid_record_is_analysed_without_an_exception(
         sampling_rate=rate, leads=["II", "V5"], channels=list(data), source_format="csv"
     )
     analysis = analyze(record)
-    json.dumps(analysis.to_json())
+    json.dumps(analysis.to_json(), allow_nan=False)
     assert analysis.measurable or analysis.statements == (codes.MEASUREMENTS_UNAVAILABLE,)
     assert analysis.critical == bool(analysis.flags)
     assert all(0.0 <= q <= 1.0 for q in analysis.lead_quality.values())
