@@ -25,7 +25,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bench import consultations as in_process
+from bench import _common as in_process
 
 CYCLES = int(os.environ.get("BENCH_HTTP_CYCLES", "300"))
 USERS = int(os.environ.get("BENCH_HTTP_USERS", "8"))

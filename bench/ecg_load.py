@@ -39,14 +39,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bench.consultations import (
-    Server,
-    _close_pool,
-    _drop_database,
-    _own_database,
-    pct,
-    summary_ms,
-)
+from bench._board import Server
+from bench._common import _close_pool, _drop_database, _own_database, pct, summary_ms
 
 SUBMISSIONS = int(os.environ.get("BENCH_ECG_SUBMISSIONS", "200"))
 SUBMIT_SECONDS = float(os.environ.get("BENCH_ECG_SUBMIT_SECONDS", "60"))

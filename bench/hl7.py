@@ -198,7 +198,7 @@ def _echo() -> dict[str, Any]:
 def run() -> dict[str, Any]:
     from django.conf import settings
 
-    from bench.consultations import _drop_database, _own_database
+    from bench._common import _drop_database, _own_database
 
     connection, original = _own_database()
     try:
