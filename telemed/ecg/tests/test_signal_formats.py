@@ -204,3 +204,22 @@ def test_dicom_mdc_lead_codes_and_a_median_group_first(original) -> None:
     ds.save_as(out)
     record = read_record(out.getvalue(), filename="e.dcm")
     assert record.leads == STANDARD_LEADS
+
+
+@pytest.mark.parametrize(
+    ("raw", "name"),
+    [
+        ("ii", "II"),
+        ("AVR", "aVR"),
+        ("Lead I (Einthoven)", "I"),
+        ("Lead aVF (Goldberger)", "aVF"),
+        ("MDC_ECG_LEAD_V4", "V4"),
+        ("MDC_ECG_ELEC_POTL_AVL", "aVL"),
+        ("MLII", "MLII"),
+        ("vx", "vx"),
+    ],
+)
+def test_lead_name_spellings(raw, name) -> None:
+    from telemed.ecg.signal.readers.common import lead_name
+
+    assert lead_name(raw) == name

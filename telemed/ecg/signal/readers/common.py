@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from typing import IO
 
@@ -75,7 +76,8 @@ def lead_name(raw: str) -> str:
     """A standard lead name (I, II, ..., aVR, V1..V6) for any common spelling ("ii",
     "Lead aVR", "MDC_ECG_LEAD_AVR"); any other name as found."""
     cleaned = raw.strip()
-    key = cleaned.lower()
+    # "Lead I (Einthoven)", "Lead aVR (Goldberger)": the parenthesis names the system.
+    key = re.sub(r"\s*\([^)]*\)$", "", cleaned).lower()
     for prefix in ("mdc_ecg_lead_", "mdc_ecg_elec_potl_", "lead "):
         if key.startswith(prefix):
             key = key[len(prefix) :]
