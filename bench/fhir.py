@@ -116,6 +116,7 @@ def _transactions(token: str) -> tuple[int, float]:
 def run() -> dict[str, float | int | str]:
     from django.db import connection
     from django.test import Client
+    from django.urls import resolve
 
     from telemed.consultations.testing import build_team
     from telemed.fhir.tests.conftest import make_his
@@ -123,6 +124,8 @@ def run() -> dict[str, float | int | str]:
     from telemed.patients.queries import visible_patients
     from telemed.testing import build_network, make_user
 
+    # Load the URL configuration first: a broken import should fail before the bulk load.
+    resolve("/fhir/metadata")
     network = build_network()
     build_team(network, make_user("bench_doctor", "requesting_doctor", network.county_a))
     started = time.perf_counter()

@@ -69,6 +69,9 @@ def test_a_hospital_submits_and_follows_a_consultation(live_server, network, tea
     assert case.state == "submitted" and case.requesting_institution.code == "COUNTY_A"
     assert task_state(smart, number)[:2] == ("requested", "submitted")
 
+    unsigned = smart.server.request_json(f"DiagnosticReport?based-on=ServiceRequest/{number}")
+    assert unsigned.get("entry", []) == []  # nothing to read before the expert signs
+
     seen = []
     steps = [
         lambda: services.quality_check(team.qc, case.pk, accept=True, checklist=CHECKLIST),
