@@ -216,6 +216,17 @@ def send(message: OutboundMessage) -> Sent:
     return _mllp(subscription, message)
 
 
+class _NoRedirects(urllib.request.HTTPRedirectHandler):
+    """A redirect is a failure: urllib would follow a 302 with a GET and no body, and the
+    report would count as delivered without having been posted."""
+
+    def redirect_request(self, *args: Any, **kwargs: Any) -> None:
+        return None
+
+
+_opener = urllib.request.build_opener(_NoRedirects)
+
+
 def _post(subscription: Subscription, message: OutboundMessage) -> Sent:
     headers = {
         "Content-Type": f"{message.content_type}; charset=utf-8",
@@ -230,7 +241,7 @@ def _post(subscription: Subscription, message: OutboundMessage) -> Sent:
         subscription.endpoint, data=message.payload.encode("utf-8"), headers=headers, method="POST"
     )
     try:
-        with urllib.request.urlopen(request, timeout=TIMEOUT_SECONDS) as response:  # noqa: S310
+        with _opener.open(request, timeout=TIMEOUT_SECONDS) as response:
             body = response.read(MAX_RESPONSE).decode("utf-8", "replace")
             return Sent(str(response.status), body)
     except urllib.error.HTTPError as exc:

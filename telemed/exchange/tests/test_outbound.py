@@ -232,3 +232,34 @@ def test_a_turn_stops_at_its_time_budget(subscribed, team, django_capture_on_com
         advance(team, draft(team), "concluded")
     assert outbound.deliver_due(budget_seconds=0)["delivered"] == 0
     assert outbound.deliver_due()["delivered"] == 2  # released, not left leased
+
+
+def test_a_redirecting_endpoint_is_not_taken_for_delivered(his, team):
+    import http.server
+    import threading
+
+    class Redirect(http.server.BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            self.send_response(302)
+            self.send_header("Location", "/elsewhere")
+            self.end_headers()
+
+        def do_GET(self) -> None:
+            self.send_response(200)
+            self.end_headers()
+
+        def log_message(self, format: str, *args: object) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Redirect)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        services.subscribe(his, Transport.REST_HOOK, f"http://127.0.0.1:{server.server_port}/")
+        advance(team, draft(team), "concluded")
+        assert outbound.deliver_due()["failed"] == 1
+    finally:
+        server.shutdown()
+        server.server_close()
+    [row] = outbox()
+    assert row.state == DeliveryState.PENDING and row.last_error.startswith("HTTP 302")
