@@ -113,6 +113,21 @@ def read_person(message: hl7v2.Message) -> Person:
             details={"fields": {"PID-8": _("unknown sex code")}},
         )
     phone = hl7v2.value(message, "PID.F13.R1.C1") or hl7v2.value(message, "PID.F13.R1.C12")
+    address = _address(message)
+    too_long = {
+        field: _("is longer than %(limit)d characters") % {"limit": limit}
+        for field, text, limit in (
+            ("PID-3", record_number, 40),
+            ("PID-3 (resident ID)", resident_id, 18),
+            ("PID-5", name, 100),
+            ("PID-5 (pinyin)", pinyin, 120),
+            ("PID-11", address, 300),
+            ("PID-13", phone, 30),
+        )
+        if len(text) > limit
+    }
+    if too_long:
+        raise ValidationFailed(_("The patient record is not valid"), details={"fields": too_long})
     return Person(
         record_number=record_number,
         resident_id=resident_id,
@@ -121,7 +136,7 @@ def read_person(message: hl7v2.Message) -> Person:
         sex=SEX.get(sex_code, ""),
         birth_date=_date(hl7v2.value(message, "PID.F7.R1.C1"), "PID-7"),
         phone=phone,
-        address=_address(message),
+        address=address,
     )
 
 

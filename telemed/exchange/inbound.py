@@ -23,7 +23,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from django.db import DatabaseError, IntegrityError, transaction
+from django.db import DatabaseError, DataError, IntegrityError, transaction
 from django.utils.translation import gettext as _
 
 from telemed.audit import services as audit
@@ -95,6 +95,15 @@ def receive(raw: bytes) -> bytes:
         )
     if not header.control_id or not header.sending_application:
         reason = _("MSH-10 (control ID) and MSH-3 (sending application) are required")
+    elif (
+        len(header.control_id) > 199
+        or len(header.sending_application) > 180
+        or len(header.sending_facility) > 180
+    ):
+        reason = _("MSH-3, MSH-4 or MSH-10 is too long")
+    else:
+        reason = ""
+    if reason:
         return _encode(
             hl7v2.acknowledgment(
                 header,
@@ -268,6 +277,12 @@ def _outcome(
         raise _Refused(_Result(Outcome.REJECTED, exc.reason, exc.code)) from None
     except DomainError as exc:
         raise _Refused(_Result(Outcome.ERROR, describe(exc), _error_code(exc))) from None
+    except DataError:
+        # A value the database cannot store (too long, out of range) that the checks
+        # before it let through: the same message would fail again, so it is refused.
+        logger.exception("HL7 message %s has a value the database refuses", header.control_id)
+        error = _("A value in the message is too long or out of range")
+        raise _Refused(_Result(Outcome.ERROR, error, hl7v2.DATA_TYPE_ERROR)) from None
     except DatabaseError:
         raise
     except Exception:

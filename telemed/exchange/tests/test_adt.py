@@ -250,3 +250,16 @@ def test_an_update_cannot_reach_another_institutions_record(his, charlie):
     send(adt("A08", "REACH1", "B-78", name=("王", "五"), phone="13000000000"))
     other.refresh_from_db()
     assert (other.name, other.phone) == ("李桂兰", "")
+
+
+def test_values_too_long_for_the_record_are_refused_not_dropped(his):
+    ack = send(adt("A01", "LONG1", "MR-LONG1", name=("张", "秀" * 120)))
+    assert ack_code(ack) == "AE"
+    assert "PID-5" in ack_field(ack, "ERR.F8")
+    assert patients() == []
+
+
+def test_an_overlong_control_id_is_rejected(his):
+    ack = send(adt("A01", "C" * 250, "MR-LONG2"))
+    assert ack_code(ack) == "AR"
+    assert not InboundMessage.objects.unscoped("test").exists()
