@@ -66,7 +66,7 @@ def translate(
     seen_in: str = "",
 ) -> Standard | None:
     """The standard code for a local one, or None after queueing it for an operator."""
-    code = code.strip()
+    code = code.strip()[:100]  # the longest local code kept; longer ones match by prefix
     if not code:
         return None
     if system.strip().upper() in STANDARD_SYSTEMS[CodeKind(kind)]:
