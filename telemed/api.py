@@ -77,6 +77,7 @@ def _mount() -> None:
     from telemed.exchange.api import router as exchange_router
     from telemed.imaging.api import router as imaging_router
     from telemed.notifications.api import router as notifications_router
+    from telemed.pathology.api import router as pathology_router
     from telemed.patients.api import router as patients_router
 
     api.add_router("/accounts", accounts_router)
@@ -89,6 +90,7 @@ def _mount() -> None:
     api.add_router("/dicom", dicom_router)
     api.add_router("/imaging", imaging_router)
     api.add_router("/ecg", ecg_router)
+    api.add_router("/pathology", pathology_router)
     api.add_router("/exchange", exchange_router)
 
 

@@ -50,6 +50,7 @@ MLLP_HOST = env_str("MLLP_HOST", "127.0.0.1")
 MLLP_MAX_BYTES = env_int("MLLP_MAX_BYTES", 1024 * 1024, minimum=1024)
 MLLP_IDLE_TIMEOUT = env_int("MLLP_IDLE_TIMEOUT", 300, minimum=1)
 MLLP_WORKERS = env_int("MLLP_WORKERS", 8, minimum=1)
+MLLP_MAX_CONNECTIONS = env_int("MLLP_MAX_CONNECTIONS", 64, minimum=1)
 # Outbound delivery: attempts before the dead-letter list, the first retry delay (doubled
 # on each failure, capped), and how often the delivery job runs.
 DELIVERY_MAX_ATTEMPTS = env_int("DELIVERY_MAX_ATTEMPTS", 10, minimum=1)
@@ -80,6 +81,7 @@ INSTALLED_APPS = [
     "telemed.dicom",
     "telemed.imaging",
     "telemed.ecg",
+    "telemed.pathology",
     "telemed.exchange",
     "telemed.fhir",
     "telemed.web",
@@ -282,6 +284,7 @@ _NODE = BASE_DIR / "node_modules"
 _VENDOR = [
     ("vendor/htmx", _NODE / "htmx.org" / "dist"),
     ("vendor/bootstrap", _NODE / "bootstrap" / "dist"),
+    ("vendor/openseadragon", _NODE / "openseadragon" / "build" / "openseadragon"),
 ]
 STATICFILES_DIRS = [(prefix, str(path)) for prefix, path in _VENDOR if path.is_dir()]
 STORAGES = {

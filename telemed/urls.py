@@ -5,6 +5,7 @@ from oauth2_provider.views import ConnectDiscoveryInfoView, JwksInfoView
 
 from telemed.api import api
 from telemed.core.views import healthz
+from telemed.fhir.views import root as fhir_base
 
 urlpatterns = [
     path("healthz", healthz, name="healthz"),
@@ -24,8 +25,12 @@ urlpatterns = [
     path("", include("telemed.consultations.urls_media")),
     path("notifications/", include("telemed.notifications.urls")),
     path("imaging/", include("telemed.imaging.urls")),
+    path("dicomweb/", include("telemed.imaging.dicomweb.urls")),
     path("ecg/", include("telemed.ecg.urls")),
+    path("pathology/", include("telemed.pathology.urls")),
     path("exchange/", include("telemed.exchange.urls")),
+    # FHIR's base URL takes transaction and batch Bundles without a trailing slash.
+    path("fhir", fhir_base, name="fhir-base"),
     path("fhir/", include("telemed.fhir.urls")),
     path("", include("telemed.web.urls")),
 ]

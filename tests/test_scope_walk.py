@@ -27,9 +27,20 @@ PATH_VALUES = {
     "name": lambda ctx: "board",
     # Notifications are the caller's own; another person's id answers 404 like a missing one.
     "notification_id": lambda ctx: "1",
+    "study_id": lambda ctx: _alices_study(ctx),
 }
 # Path parameters that address patient data: charlie must get 404 for them.
-PATIENT_DATA_PARAMS = {"patient_id", "consultation_id"}
+PATIENT_DATA_PARAMS = {"patient_id", "consultation_id", "study_id"}
+
+
+def _alices_study(ctx: dict[str, object]) -> str:
+    """An imaging study alice's county hospital received for her patient (made once)."""
+    if "study" not in ctx:
+        from telemed.imaging.testing import received_study
+
+        ctx["study"] = received_study(ctx["consultation"].requesting_institution)  # type: ignore[attr-defined]
+    return str(ctx["study"].pk)  # type: ignore[attr-defined]
+
 
 SCHEMA = api.get_openapi_schema()
 SAMPLES = {"string": "x", "integer": 1, "number": 1, "boolean": False, "array": [], "object": {}}

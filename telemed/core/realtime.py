@@ -8,9 +8,11 @@ from typing import Any
 from django.urls import path
 
 from telemed.consultations.realtime import BoardConsumer
+from telemed.ecg.realtime import EcgConsumer
 from telemed.notifications.consumers import NotificationConsumer
 
 websocket_urlpatterns: list[Any] = [
     path("ws/board/", BoardConsumer.as_asgi()),
     path("ws/notifications/", NotificationConsumer.as_asgi()),
+    path("ws/ecg/", EcgConsumer.as_asgi()),
 ]

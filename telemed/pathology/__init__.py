@@ -1,0 +1,1 @@
+"""Remote pathology: whole-slide images registered from the sending hospital's edge gateway, DeepZoom tiles served (relayed, then from the hub's own copy), the viewer with annotations, idle-time upload, and the signed pathology report."""
