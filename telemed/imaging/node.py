@@ -7,6 +7,8 @@ from collections.abc import Iterator
 
 from pydicom.dataset import Dataset
 
+from telemed.audit import services as audit
+from telemed.audit.models import Action
 from telemed.dicom import find, registry
 from telemed.imaging import services
 from telemed.imaging.matching import find_identifiers
@@ -46,8 +48,26 @@ def association_ended(association: registry.Association) -> None:
 def find_in_index(
     association: registry.Association, level: str, identifier: Dataset
 ) -> Iterator[Dataset]:
-    """C-FIND answers: only the calling institution's own studies."""
-    yield from find_identifiers(association.institution, level, identifier)
+    """C-FIND answers: only the calling institution's own studies. One audit event per
+    query, with the number of matches sent."""
+    sent = 0
+    try:
+        for match in find_identifiers(association.institution, level, identifier):
+            sent += 1
+            yield match
+    finally:
+        audit.record(
+            None,
+            Action.SEARCH,
+            object_type=f"imaging_{level.lower()}",
+            actor_name=f"{association.calling_ae_title}@{association.address}",
+            detail={
+                "received": "dicom",
+                "institution": association.institution.code,
+                "keys": sorted(e.keyword for e in identifier if e.keyword)[:30],
+                "results": sent,
+            },
+        )
 
 
 def connect() -> None:

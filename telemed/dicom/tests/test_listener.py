@@ -290,6 +290,10 @@ def test_findscu_study_and_patient_root(tmp_path, network, port):
         "NumberOfSeriesRelatedInstances",
     )
     assert [s.NumberOfSeriesRelatedInstances for s in series] == [2]
+    # Each query is one audit event, with the number of answers.
+    searches = AuditEvent.objects.filter(action="search", object_type__startswith="imaging_")
+    assert searches.count() == 5
+    assert searches.get(object_type="imaging_patient").detail["results"] == 2
 
 
 def test_a_query_breaking_the_hierarchy_fails(port):
@@ -303,3 +307,30 @@ def test_a_query_breaking_the_hierarchy_fails(port):
     statuses = [status.Status for status, _ in assoc.send_c_find(query, STUDY_ROOT_FIND)]
     assoc.release()
     assert statuses == [0xA900]
+
+
+def test_two_associations_storing_one_study_at_once_lose_nothing(tmp_path, port):
+    import threading
+
+    from pydicom.uid import generate_uid
+
+    study = generate_uid()
+    halves = [
+        ct_series(tmp_path / "a", 4, study_uid=study),
+        ct_series(tmp_path / "b", 4, study_uid=study),
+    ]
+    statuses: list[int] = []
+
+    def send(paths: list[Path]) -> None:
+        assoc = _associate(port)
+        statuses.extend(assoc.send_c_store(path).Status for path in paths)
+        assoc.release()
+
+    threads = [threading.Thread(target=send, args=(half,)) for half in halves]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert statuses == [0] * 8
+    indexed = ImagingStudy.objects.unscoped("test").get()
+    assert (indexed.series_count, indexed.instance_count) == (2, 8)
