@@ -148,3 +148,29 @@ def _clients(people: dict[str, Any]) -> dict[str, Any]:
         client.force_login(user)
         clients[role] = client
     return clients
+
+
+def cycle_plan(
+    case_id: int, expert_id: int, room_id: int, start: str
+) -> list[tuple[str, str, str, dict[str, Any]]]:
+    """One full cycle as JSON API requests: (step, who, path, body), in order."""
+    from telemed.consultations.testing import CHECKLIST
+
+    url = f"/api/consultations/{case_id}"
+    return [
+        ("submit", "requester", f"{url}/submit", {}),
+        ("qc_accept", "qc", f"{url}/quality-check", {"accept": True, "checklist": CHECKLIST}),
+        ("triage", "manager", f"{url}/triage", {"expert_id": expert_id}),
+        ("schedule", "manager", f"{url}/schedule", {"start": start, "room_id": room_id}),
+        (
+            "conclude",
+            "expert",
+            f"{url}/conclusion",
+            {
+                "findings": "窦性心律，ST段压低。",
+                "diagnosis": "不稳定型心绞痛",
+                "icd10_codes": ["I20.0"],
+                "recommendations": "建议冠脉造影。",
+            },
+        ),
+    ]

@@ -31,6 +31,7 @@ from typing import Any
 from bench._board import BOARD_ROWS, board_benchmark, fill_board
 from bench._common import (
     _clients,
+    cycle_plan,
     _drafts,
     _drop_database,
     _own_database,
@@ -50,31 +51,7 @@ def _cycle(
     start: str,
     steps: dict[str, list[float]],
 ) -> None:
-    from telemed.consultations.testing import CHECKLIST
-
-    url = f"/api/consultations/{case_id}"
-    plan: tuple[tuple[str, str, str, dict[str, Any]], ...] = (
-        ("submit", "requester", f"{url}/submit", {}),
-        (
-            "qc_accept",
-            "qc",
-            f"{url}/quality-check",
-            {"accept": True, "checklist": CHECKLIST},
-        ),
-        ("triage", "manager", f"{url}/triage", {"expert_id": expert_id}),
-        ("schedule", "manager", f"{url}/schedule", {"start": start, "room_id": room_id}),
-        (
-            "conclude",
-            "expert",
-            f"{url}/conclusion",
-            {
-                "findings": "窦性心律，ST段压低。",
-                "diagnosis": "不稳定型心绞痛",
-                "icd10_codes": ["I20.0"],
-                "recommendations": "建议冠脉造影。",
-            },
-        ),
-    )
+    plan = cycle_plan(case_id, expert_id, room_id, start)
     for name, role, path, body in plan:
         began = time.perf_counter()
         response = clients[role].post(path, data=json.dumps(body), content_type="application/json")

@@ -136,31 +136,6 @@ class Connection:
             self.writer.close()
 
 
-def _plan(
-    case_id: int, expert_id: int, room_id: int, start: str
-) -> list[tuple[str, str, str, dict[str, Any]]]:
-    from telemed.consultations.testing import CHECKLIST
-
-    url = f"/api/consultations/{case_id}"
-    return [
-        ("submit", "requester", f"{url}/submit", {}),
-        ("qc_accept", "qc", f"{url}/quality-check", {"accept": True, "checklist": CHECKLIST}),
-        ("triage", "manager", f"{url}/triage", {"expert_id": expert_id}),
-        ("schedule", "manager", f"{url}/schedule", {"start": start, "room_id": room_id}),
-        (
-            "conclude",
-            "expert",
-            f"{url}/conclusion",
-            {
-                "findings": "窦性心律，ST段压低。",
-                "diagnosis": "不稳定型心绞痛",
-                "icd10_codes": ["I20.0"],
-                "recommendations": "建议冠脉造影。",
-            },
-        ),
-    ]
-
-
 async def _requester(
     port: int,
     sessions: dict[str, str],
@@ -179,7 +154,7 @@ async def _requester(
                 break
             # Each requester books its own expert and room on a day of its own.
             start = f"2032-{1 + user:02d}-{1 + i // 16:02d}T{8 + (i % 16) // 2:02d}:{30 * (i % 2):02d}:00+08:00"
-            for name, role, path, body in _plan(case_id, expert_id, room_id, start):
+            for name, role, path, body in in_process.cycle_plan(case_id, expert_id, room_id, start):
                 began = time.perf_counter()
                 status, content = await connections[role].post(path, body)
                 steps[name].append((time.perf_counter() - began) * 1000)
