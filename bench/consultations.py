@@ -31,11 +31,11 @@ from typing import Any
 from bench._board import BOARD_ROWS, board_benchmark, fill_board
 from bench._common import (
     _clients,
-    cycle_plan,
     _drafts,
     _drop_database,
     _own_database,
     _world,
+    cycle_plan,
     pct,
 )
 
