@@ -116,7 +116,7 @@ class PatientType(ResourceType):
         found = visible_patients(user)
         for name, values in query.match.items():
             for value in values:
-                found = found.filter(self._condition(user, name, value))
+                found = found.filter(self._condition(name, value))
         # The registrations of patients read in scope: every one of them is shown (the MPI's
         # purpose is to say where else the person is known).
         registrations = PatientRegistration.objects.unscoped(
@@ -126,7 +126,7 @@ class PatientType(ResourceType):
             "pk"
         )
 
-    def _condition(self, user: User, name: str, value: str) -> Q:
+    def _condition(self, name: str, value: str) -> Q:
         base = name.split(":", 1)[0]
         condition = Q(pk__in=[])
         for option in alternatives(value):
@@ -134,7 +134,7 @@ class PatientType(ResourceType):
                 with contextlib.suppress(ValueError):
                     condition |= Q(mpi_id=uuid.UUID(option))
             elif base == "identifier":
-                condition |= _identifier_condition(user, *token(option))
+                condition |= _identifier_condition(*token(option))
             elif base == "name":
                 condition |= string_filter(("name", "name_pinyin"), name, option)
             elif base == "family":
@@ -320,7 +320,7 @@ def demographics(resource: FhirPatient) -> dict[str, Any]:
     }
 
 
-def _identifier_condition(user: User, system: str | None, value: str) -> Q:
+def _identifier_condition(system: str | None, value: str) -> Q:
     if system == PATIENT_ID:
         try:
             return Q(mpi_id=uuid.UUID(value))
@@ -328,7 +328,11 @@ def _identifier_condition(user: User, system: str | None, value: str) -> Q:
             return Q(pk__in=[])
     if system == RESIDENT_ID:
         return Q(resident_id=value.upper())
-    by_record = PatientRegistration.objects.visible_to(user).filter(record_number=value)
+    # Unscoped on purpose: this only narrows the caller's already scoped patient query to
+    # the ids holding the record number, and a second scope inside it doubles the plan.
+    by_record = PatientRegistration.objects.unscoped(
+        "narrowing a scoped patient search by record number"
+    ).filter(record_number=value)
     if system is not None and system.startswith(MRN_PREFIX):
         by_record = by_record.filter(institution__code=system[len(MRN_PREFIX) :])
         return Q(pk__in=by_record.values("patient_id"))
