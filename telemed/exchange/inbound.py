@@ -115,10 +115,12 @@ def receive(raw: bytes) -> bytes:
             header,
         )
     for attempt in range(RETRIES_ON_RACE):
+        last = attempt == RETRIES_ON_RACE - 1
         try:
-            return _encode(_receive_once(raw, header), header)
-        except IntegrityError:
-            if attempt == RETRIES_ON_RACE - 1:
+            # A conflict is retried once: a refusal that is no race costs one extra try.
+            return _encode(_receive_once(raw, header, retry_conflicts=attempt == 0), header)
+        except (IntegrityError, _Retry):
+            if last:
                 raise
             logger.info("retrying %s after a concurrent write", header.control_id)
     raise AssertionError("unreachable")
@@ -136,12 +138,17 @@ class _Refused(Exception):
     """Raised inside the processing transaction to undo the handler's writes; the refusal
     is then logged in a transaction of its own."""
 
-    def __init__(self, result: _Result) -> None:
+    def __init__(self, result: _Result, *, conflict: bool = False) -> None:
         super().__init__(result.error)
         self.result = result
+        self.conflict = conflict
 
 
-def _receive_once(raw: bytes, header: hl7v2.Header) -> str:
+class _Retry(Exception):
+    """A conflict that a concurrent message about the same record can cause: try again."""
+
+
+def _receive_once(raw: bytes, header: hl7v2.Header, *, retry_conflicts: bool) -> str:
     text, message, problem = _read(raw, header)
     try:
         with transaction.atomic():
@@ -149,7 +156,16 @@ def _receive_once(raw: bytes, header: hl7v2.Header) -> str:
             if log is not None and log.outcome != Outcome.REJECTED:
                 return _again(log, header, text)
             system = _sender(header)
-            result = _outcome(system, header, message, problem)
+            try:
+                result = _outcome(system, header, message, problem)
+            except _Refused as refused:
+                # Two first messages about one new record number on two connections at
+                # once: the loser's registration conflicts with the winner's (or the
+                # winner's record looks like a duplicate); on its second try it finds the
+                # winner's record and updates it.
+                if retry_conflicts and refused.conflict:
+                    raise _Retry() from None
+                raise
             # The log row is written last: a concurrent duplicate that got this far too
             # fails on the unique constraint and, on its retry, answers with this ACK.
             return _store(log, header, text, system, result).ack
@@ -276,7 +292,8 @@ def _outcome(
     except Rejected as exc:
         raise _Refused(_Result(Outcome.REJECTED, exc.reason, exc.code)) from None
     except DomainError as exc:
-        raise _Refused(_Result(Outcome.ERROR, describe(exc), _error_code(exc))) from None
+        result = _Result(Outcome.ERROR, describe(exc), _error_code(exc))
+        raise _Refused(result, conflict=isinstance(exc, Conflict)) from None
     except DataError:
         # A value the database cannot store (too long, out of range) that the checks
         # before it let through: the same message would fail again, so it is refused.

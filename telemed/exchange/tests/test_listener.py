@@ -182,3 +182,23 @@ def test_connections_beyond_the_limit_are_closed(his):
         _still_serving(port, "LIM2")
     finally:
         stop()
+
+
+def test_two_first_messages_about_one_new_patient_at_once_are_both_accepted(listener):
+    codes: list[str] = []
+    start = threading.Barrier(2)
+
+    def sender(event: str) -> None:
+        with MLLPClient("127.0.0.1", listener) as client:
+            start.wait(timeout=10)
+            for n in range(10):
+                text = adt(event, f"{event}-{n}", f"MR-RACE{n}", name=("吴", f"{n}号"))
+                codes.append(ack_code(client.send_message(text)))
+
+    threads = [threading.Thread(target=sender, args=(event,)) for event in ("A04", "A08")]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert codes == ["AA"] * 20
+    assert Patient.objects.unscoped("test").count() == 10
