@@ -1,5 +1,7 @@
 /* The navbar bell: the unread count, kept live over /ws/notifications/, and a short toast
-   for each new notification. Reconnects with backoff. Vanilla JS. */
+   for each new notification; a notification about the page being read also tells that page
+   ("consultation-changed"), so that its message thread refreshes. Reconnects with backoff.
+   Vanilla JS. */
 (function () {
   "use strict";
   var bell = document.querySelector("[data-testid=notification-bell]");
@@ -39,7 +41,14 @@
       var message;
       try { message = JSON.parse(event.data); } catch (e) { return; }
       if (typeof message.unread === "number") { show(message.unread); }
-      if (message.type === "notification" && message.notification) { toast(message.notification); }
+      if (message.type === "notification" && message.notification) {
+        toast(message.notification);
+        // News about the page being read (a message on its thread, a step taken): the parts
+        // that listen for it (the thread) fetch themselves again.
+        if (message.notification.link === window.location.pathname) {
+          document.body.dispatchEvent(new CustomEvent("consultation-changed"));
+        }
+      }
     };
     socket.onclose = retry;
   }
