@@ -162,7 +162,8 @@ def test_a_site_without_a_pool_is_told_so(client, world):
     world.escalation_pool.delete()
     sign_in(client, world.requester)
     response = upload(client, world, wfdb_files())
-    assert response.status_code == 422 and "pool" in response.json()["message"]
+    message = response.json()["message"]
+    assert response.status_code == 422 and ("pool" in message or "资源池" in message)
     assert counts() == (0, 0, 0)
 
 
