@@ -68,12 +68,13 @@ def test_stow_answers_per_instance_and_stores_the_bytes(stored, token):
 def test_stow_mixed_good_and_bad_is_202_and_names_the_failure(tmp_path, token):
     good = ct_series(tmp_path / "g", 1)[0].read_bytes()
     truncated = ct_series(tmp_path / "t", 1)[0].read_bytes()[:-500]
-    response = _stow(Client(), multipart(good, truncated, b"not dicom"), token)
+    polyglot = b"MZ\x90\x00" + ct_series(tmp_path / "p", 1)[0].read_bytes()[4:]
+    response = _stow(Client(), multipart(good, truncated, b"not dicom", polyglot), token)
     assert response.status_code == 202, response.content
     answer = response.json()
     assert len(answer["00081199"]["Value"]) == 1
     reasons = [item["00081197"]["Value"][0] for item in answer["00081198"]["Value"]]
-    assert reasons == [0xC000, 0xC000]
+    assert reasons == [0xC000, 0xC000, 0xC000]
     assert ImagingInstance.objects.unscoped("test").count() == 1
 
 

@@ -1,0 +1,1 @@
+"""The imaging pages: received studies, the case's studies, the viewer, the report."""

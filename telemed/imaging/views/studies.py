@@ -1,0 +1,57 @@
+"""Received studies: the scoped list, one study with its series, and the browser upload
+(STOW-RS with a progress bar)."""
+
+from __future__ import annotations
+
+from django.core.paginator import Paginator
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import render
+
+from telemed.core.errors import NotFound
+from telemed.imaging import queries
+from telemed.imaging.views.common import dicomweb_base, series_of
+from telemed.web.access import page, signed_in
+
+PAGE_SIZE = 50
+
+
+@page("imaging:studies")
+def study_list(request: HttpRequest) -> HttpResponse:
+    """The studies the user's institution sent (or, for regional staff, their region's)."""
+    user = signed_in(request)
+    unlinked = request.GET.get("unlinked") == "1"
+    studies = queries.visible_studies(user).select_related("patient", "institution")
+    if unlinked:
+        studies = studies.filter(patient__isnull=True)
+    paginator = Paginator(studies, PAGE_SIZE)
+    listing = paginator.get_page(request.GET.get("page"))
+    queries.record_search(
+        user, "STUDY", {"unlinked": str(unlinked), "page": str(listing.number)}, paginator.count
+    )
+    return render(
+        request,
+        "imaging/study_list.html",
+        {"listing": listing, "unlinked": unlinked, "total": paginator.count},
+    )
+
+
+@page("imaging:study")
+def study_detail(request: HttpRequest, study_id: int) -> HttpResponse:
+    user = signed_in(request)
+    try:
+        study = queries.get_study(user, study_id)
+    except NotFound:
+        raise Http404("study not found") from None
+    cases = [link.consultation for link in study.cases.select_related("consultation")]
+    return render(
+        request,
+        "imaging/study_detail.html",
+        {"study": study, "series": series_of(user, [study]), "cases": cases},
+    )
+
+
+@page("imaging:upload")
+def upload(request: HttpRequest) -> HttpResponse:
+    """The page only: the browser posts the files to STOW-RS itself, so they stream from
+    disk and the progress bar is the upload's own."""
+    return render(request, "imaging/upload.html", {"stow_url": dicomweb_base()})
