@@ -14,6 +14,11 @@ Every message with a readable header is kept in the log (``InboundMessage``) wit
 outcome and ACK. A message re-sent with the same sending application and control ID is
 answered with the stored ACK and not processed again, except after an AR (it was not
 processed, so a corrected resend is). Frames without a usable header are only logged.
+
+Messages on different connections are processed concurrently. A race between two of them
+(the same control ID twice, or two first messages about one new record number) ends in a
+unique-constraint failure or a conflict for the loser, which is processed again from the
+start and then sees the winner's committed work.
 """
 
 from __future__ import annotations
@@ -77,8 +82,9 @@ def supported_types() -> list[str]:
 
 def receive(raw: bytes) -> bytes:
     """Process one message (the bytes between the MLLP start and end blocks) and return
-    the encoded ACK. Raises only ``DatabaseError`` when the database itself fails; the
-    caller then drops the connection without an ACK, so the sender sends again."""
+    the encoded ACK. Call it outside any transaction: an AA promises a commit. Raises only
+    ``DatabaseError`` when the database itself fails; the caller then drops the connection
+    without an ACK, so the sender sends again."""
     try:
         header = hl7v2.read_header(raw)
     except hl7v2.Unprocessable as exc:
