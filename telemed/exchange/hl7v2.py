@@ -233,53 +233,40 @@ def acknowledgment(
     error: str = "",
     error_code: str = "",
 ) -> str:
-    """An ACK for ``header`` (MSA-1 ``code``), with an ERR segment when there is an error.
-
-    Without a readable header (garbage) the ACK still follows HL7 with empty addressing.
-    """
+    """An ACK for ``header`` (MSA-1 ``code``), in the sender's delimiters, with an ERR
+    segment when there is an error (ERR-3 the table 0357 code and text, ERR-4 severity,
+    ERR-8 the whole reason). Without a readable header (garbage) it still follows HL7,
+    with empty addressing."""
     sep, enc = (header.field_separator, header.encoding_characters) if header else ("|", "^~\\&")
-    h = header
-    trigger = h.trigger_event if h else ""
-    fields = [
+    component = enc[0]
+
+    def text(value: str) -> str:
+        return escape(value, sep, enc)
+
+    trigger = header.trigger_event if header else ""
+    msh = [
         "MSH",
         enc,
-        escape(h.receiving_application if h else "TELEMED", sep, enc),
-        escape(h.receiving_facility if h else "", sep, enc),
-        escape(h.sending_application if h else "", sep, enc),
-        escape(h.sending_facility if h else "", sep, enc),
+        text(header.receiving_application if header else "TELEMED"),
+        text(header.receiving_facility if header else ""),
+        text(header.sending_application if header else ""),
+        text(header.sending_facility if header else ""),
         timestamp(),
         "",
-        f"ACK{enc[0]}{trigger}{enc[0]}ACK" if trigger else "ACK",
+        f"ACK{component}{trigger}{component}ACK" if trigger else "ACK",
         control_id,
-        (h.processing_id if h else "") or "P",
-        (h.version if h else "") or "2.5",
-        "",
-        "",
-        "",
-        "",
-        "",
-        "UNICODE UTF-8",
+        (header.processing_id if header else "") or "P",
+        (header.version if header else "") or "2.5",
+        *[""] * 5,
+        "UNICODE UTF-8",  # MSH-18
     ]
-    segments = [sep.join(fields)]
-    original = escape(h.control_id if h else "", sep, enc)
-    segments.append(sep.join(["MSA", code, original, escape(error[:80], sep, enc)]))
+    segments = [
+        sep.join(msh),
+        sep.join(["MSA", code, text(header.control_id if header else ""), text(error[:80])]),
+    ]
     if error:
-        severity = "E"
-        segments.append(
-            sep.join(
-                [
-                    "ERR",
-                    "",
-                    "",
-                    f"{error_code or APPLICATION_ERROR}{enc[0]}{escape(error[:200], sep, enc)}{enc[0]}HL70357",
-                    severity,
-                    "",
-                    "",
-                    "",
-                    escape(error, sep, enc),
-                ]
-            )
-        )
+        condition = component.join([error_code or APPLICATION_ERROR, text(error[:200]), "HL70357"])
+        segments.append(sep.join(["ERR", "", "", condition, "E", "", "", "", text(error)]))
     return "\r".join(segments) + "\r"
 
 
