@@ -1,7 +1,224 @@
-"""The pathology app's JSON API routes (mounted in telemed/api.py)."""
+"""The pathology app's JSON API routes (mounted in telemed/api.py): a case's slides, the
+DeepZoom descriptor and tiles, thumbnail, label and macro, annotations and key images.
+
+The upload itself is a plain streaming view (``POST /pathology/uploads/<case>/slides``),
+since a JSON API would read the body. Tiles follow the DeepZoom layout next to the
+descriptor (``slide.dzi`` and ``slide_files/<level>/<col>_<row>.jpeg``), so any DeepZoom
+client finds them; they carry an ETag and may be cached privately for a day.
+"""
 
 from __future__ import annotations
 
-from ninja import Router
+from typing import Any
+
+from django.http import HttpRequest, HttpResponse
+from ninja import Router, Status
+
+from telemed.accounts.models import User
+from telemed.pathology import geometry, queries, services, slides
+from telemed.pathology.models import Annotation, KeyImage, Slide
+from telemed.pathology.schemas import (
+    AnnotationIn,
+    AnnotationOut,
+    KeyImageIn,
+    KeyImageOut,
+    SlideOut,
+)
+from telemed.storage.blobstore import get_blob_store
 
 router = Router(tags=["pathology"])
+# Patient data: private caches only; the content behind a slide's hash never changes.
+CACHE_CONTROL = "private, max-age=86400, immutable"
+
+
+def _user(request: HttpRequest) -> User:
+    return request.auth  # type: ignore[attr-defined]
+
+
+def slide_json(slide: Slide, user: User) -> dict[str, Any]:
+    base = f"/api/pathology/slides/{slide.pk}"
+    label = slide.has_label and queries.may_see_label(user)
+    return {
+        **{
+            name: getattr(slide, name)
+            for name in (
+                "consultation_id",
+                "name",
+                "stain",
+                "state",
+                "failure_reason",
+                "vendor",
+                "width",
+                "height",
+                "level_count",
+                "mpp_x",
+                "mpp_y",
+                "objective_power",
+                "has_label",
+                "has_macro",
+                "size",
+                "sha256",
+                "registered_at",
+            )
+        },
+        "id": slide.pk,
+        "dzi_url": f"{base}/slide.dzi",
+        "tiles_url": f"{base}/slide_files/",
+        "thumbnail_url": f"{base}/thumbnail.jpeg",
+        "label_url": f"{base}/associated/label.jpeg" if label else None,
+        "macro_url": f"{base}/associated/macro.jpeg" if slide.has_macro else None,
+    }
+
+
+def annotation_json(annotation: Annotation, user: User) -> dict[str, Any]:
+    slide = annotation.slide
+    points = annotation.geometry.get("points", [])
+    author = annotation.author
+    return {
+        "id": annotation.pk,
+        "slide_id": annotation.slide_id,
+        "kind": annotation.kind,
+        "points": points,
+        "label": annotation.label,
+        "author_id": author.pk,
+        "author": author.get_full_name() or author.get_username(),
+        "mine": author.pk == user.pk,
+        "created_at": annotation.created_at,
+        "measurements": geometry.measure(annotation.kind, points, slide.mpp_x, slide.mpp_y),
+    }
+
+
+def key_image_json(image: KeyImage) -> dict[str, Any]:
+    return {
+        **{n: getattr(image, n) for n in ("slide_id", "x", "y", "width", "height", "caption")},
+        "id": image.pk,
+        "created_at": image.created_at,
+        "url": f"/api/pathology/key-images/{image.pk}/image.jpeg",
+    }
+
+
+def _jpeg(request: HttpRequest, data: bytes, etag: str | None = None) -> HttpResponse:
+    if etag is not None and request.headers.get("If-None-Match") == etag:
+        response = HttpResponse(status=304)
+    else:
+        response = HttpResponse(data, content_type="image/jpeg")
+    if etag is not None:
+        response["ETag"] = etag
+    response["Cache-Control"] = CACHE_CONTROL
+    return response
+
+
+@router.get(
+    "/consultations/{int:consultation_id}/slides",
+    response=list[SlideOut],
+    summary="The slides of a pathology case (upload: POST /pathology/uploads/{id}/slides)",
+)
+def list_slides(request: HttpRequest, consultation_id: int) -> list[dict[str, Any]]:
+    user = _user(request)
+    return [slide_json(s, user) for s in queries.case_slides(user, consultation_id)]
+
+
+@router.get("/slides/{int:slide_id}", response=SlideOut, summary="One slide (opening it)")
+def get_slide(request: HttpRequest, slide_id: int) -> dict[str, Any]:
+    user = _user(request)
+    return slide_json(queries.get_slide(user, slide_id), user)
+
+
+@router.get("/slides/{int:slide_id}/slide.dzi", summary="The DeepZoom descriptor (opening it)")
+def dzi(request: HttpRequest, slide_id: int) -> HttpResponse:
+    slide = queries.get_slide(_user(request), slide_id)
+    response = HttpResponse(slides.descriptor(slide.sha256), content_type="application/xml")
+    response["Cache-Control"] = CACHE_CONTROL
+    return response
+
+
+@router.get(
+    "/slides/{int:slide_id}/slide_files/{int:level}/{int:col}_{int:row}.jpeg",
+    summary="One DeepZoom tile",
+)
+def tile(request: HttpRequest, slide_id: int, level: int, col: int, row: int) -> HttpResponse:
+    slide = queries.get_slide(_user(request), slide_id, audit_read=False)
+    etag = slides.tile_etag(slide.sha256, level, col, row)
+    if request.headers.get("If-None-Match") == etag:
+        return _jpeg(request, b"", etag)
+    return _jpeg(request, slides.tile(slide.sha256, level, col, row), etag)
+
+
+@router.get("/slides/{int:slide_id}/thumbnail.jpeg", summary="The slide's thumbnail")
+def thumbnail(request: HttpRequest, slide_id: int) -> HttpResponse:
+    slide = queries.get_slide(_user(request), slide_id, audit_read=False)
+    return _jpeg(request, slides.thumbnail(slide.sha256), f'"{slide.sha256[:32]}-thumb"')
+
+
+@router.get(
+    "/slides/{int:slide_id}/associated/{name}.jpeg",
+    summary="The label (not for external experts) or the macro image",
+)
+def associated(request: HttpRequest, slide_id: int, name: str) -> HttpResponse:
+    user = _user(request)
+    if name == "label":
+        slide = queries.get_label_slide(user, slide_id)
+    else:
+        slide = queries.get_slide(user, slide_id, audit_read=False)
+    return _jpeg(request, slides.associated(slide.sha256, name))
+
+
+@router.get(
+    "/slides/{int:slide_id}/annotations",
+    response=list[AnnotationOut],
+    summary="Everyone's annotations on the slide",
+)
+def list_annotations(request: HttpRequest, slide_id: int) -> list[dict[str, Any]]:
+    user = _user(request)
+    return [annotation_json(a, user) for a in queries.slide_annotations(user, slide_id)]
+
+
+@router.post(
+    "/slides/{int:slide_id}/annotations",
+    response={201: AnnotationOut},
+    summary="Draw an annotation (points in level-0 slide pixels)",
+)
+def create_annotation(
+    request: HttpRequest, slide_id: int, body: AnnotationIn
+) -> Status[dict[str, Any]]:
+    user = _user(request)
+    new = services.NewAnnotation(kind=body.kind, points=body.points, label=body.label)
+    annotation = services.annotate(user, slide_id, new)
+    return Status(201, annotation_json(annotation, user))
+
+
+@router.delete(
+    "/annotations/{int:annotation_id}", response={204: None}, summary="Delete your annotation"
+)
+def delete_annotation(request: HttpRequest, annotation_id: int) -> Status[None]:
+    services.delete_annotation(_user(request), annotation_id)
+    return Status(204, None)
+
+
+@router.get("/slides/{int:slide_id}/key-images", response=list[KeyImageOut], summary="Key images")
+def list_key_images(request: HttpRequest, slide_id: int) -> list[dict[str, Any]]:
+    user = _user(request)
+    slide = queries.get_slide(user, slide_id, audit_read=False)
+    return [key_image_json(i) for i in queries.visible_key_images(user).filter(slide=slide)]
+
+
+@router.post(
+    "/slides/{int:slide_id}/key-images",
+    response={201: KeyImageOut},
+    summary="Render a region (level-0 pixels) as a key image for the report",
+)
+def create_key_image(
+    request: HttpRequest, slide_id: int, body: KeyImageIn
+) -> Status[dict[str, Any]]:
+    image = services.take_key_image(
+        _user(request), slide_id, body.x, body.y, body.width, body.height, body.caption
+    )
+    return Status(201, key_image_json(image))
+
+
+@router.get("/key-images/{int:key_image_id}/image.jpeg", summary="A key image's JPEG")
+def key_image(request: HttpRequest, key_image_id: int) -> HttpResponse:
+    image = queries.get_key_image(_user(request), key_image_id)
+    with get_blob_store().open(image.blob.sha256) as stream:
+        data = stream.read()  # a key image is at most REGION_SIDE pixels: small
+    return _jpeg(request, data, f'"{image.blob.sha256[:32]}"')

@@ -1,1 +1,160 @@
-"""Tables of the pathology app."""
+"""Tables of the pathology app: whole-slide images on a pathology case, and what the experts
+draw on them.
+
+A slide belongs to the requesting institution and to one consultation of kind
+``pathology``. Its file is stored once by content in the blob store; the row keeps what the
+viewer and QC need (vendor, dimensions, levels, the physical pixel size). A slide row exists
+only once OpenSlide has read the file: registration refuses anything it cannot read, so
+there is no half-registered slide. ``registered`` (known, file still at the sending edge) and
+``failed`` (its upload did not verify) are for the edge gateway.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Self
+
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+from telemed.accounts.scoping import scope_for
+from telemed.core import clock
+from telemed.core.scoped import PatientDataQuerySet
+
+if TYPE_CHECKING:
+    from telemed.accounts.models import User
+
+
+class SlideState(models.TextChoices):
+    REGISTERED = "registered", _("Registered")
+    AVAILABLE = "available", _("Available")
+    FAILED = "failed", _("Failed")
+
+
+class SlideQuerySet(PatientDataQuerySet):
+    def visible_to(self, user: User | None) -> Self:
+        """The requesting institution's staff, regional staff over it, and whoever sees the
+        slide's case (the assigned expert, through the consultation's own scope)."""
+        from telemed.consultations.models import Consultation
+
+        scope = scope_for(user)
+        if scope.everything:
+            return self.mark_scoped()
+        if scope.is_empty:
+            return self.none().mark_scoped()
+        condition = Q(consultation__in=Consultation.objects.visible_to(user))
+        if scope.institution_ids:
+            condition |= Q(institution_id__in=scope.institution_ids)
+        return self.filter(condition).mark_scoped()
+
+
+class Slide(models.Model):
+    consultation = models.ForeignKey(
+        "consultations.Consultation", on_delete=models.PROTECT, related_name="slides"
+    )
+    institution = models.ForeignKey(
+        "directory.Institution", on_delete=models.PROTECT, related_name="+"
+    )
+    blob = models.ForeignKey("storage.Blob", on_delete=models.PROTECT, related_name="+")
+    name = models.CharField(_("file name"), max_length=200)
+    stain = models.CharField(_("stain"), max_length=64, blank=True)
+    state = models.CharField(
+        _("state"), max_length=12, choices=SlideState.choices, default=SlideState.REGISTERED
+    )
+    failure_reason = models.CharField(_("reason"), max_length=300, blank=True)
+    vendor = models.CharField(_("format"), max_length=32, blank=True)
+    width = models.PositiveBigIntegerField(_("width"), default=0)
+    height = models.PositiveBigIntegerField(_("height"), default=0)
+    level_count = models.PositiveSmallIntegerField(_("levels"), default=0)
+    mpp_x = models.FloatField(_("µm per pixel (x)"), null=True, blank=True)
+    mpp_y = models.FloatField(_("µm per pixel (y)"), null=True, blank=True)
+    objective_power = models.FloatField(_("objective power"), null=True, blank=True)
+    has_label = models.BooleanField(_("label image"), default=False)
+    has_macro = models.BooleanField(_("macro image"), default=False)
+    size = models.PositiveBigIntegerField(_("size in bytes"), default=0)
+    uploaded_by = models.ForeignKey(
+        "accounts.User", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    registered_at = models.DateTimeField(_("registered"), default=clock.now, editable=False)
+
+    objects = SlideQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["registered_at", "pk"]
+        verbose_name = _("slide")
+        verbose_name_plural = _("slides")
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.vendor or '?'})"
+
+    @property
+    def sha256(self) -> str:
+        return str(self.blob_id)
+
+    @property
+    def pixels(self) -> int:
+        return int(self.width) * int(self.height)
+
+
+class SlideChildQuerySet(PatientDataQuerySet):
+    """Annotations and key images are visible exactly when their slide is."""
+
+    def visible_to(self, user: User | None) -> Self:
+        return self.filter(slide__in=Slide.objects.visible_to(user)).mark_scoped()
+
+
+class AnnotationKind(models.TextChoices):
+    POINT = "point", _("Point")
+    ARROW = "arrow", _("Arrow")
+    RECTANGLE = "rectangle", _("Rectangle")
+    ELLIPSE = "ellipse", _("Ellipse")
+    FREEHAND = "freehand", _("Free hand")
+    DISTANCE = "distance", _("Distance")
+    AREA = "area", _("Area")
+
+
+class Annotation(models.Model):
+    """A mark on a slide. ``geometry`` is in level-0 slide pixels: ``{"points": [[x, y],
+    ...]}`` (a rectangle or ellipse by two opposite corners of its box)."""
+
+    slide = models.ForeignKey(Slide, on_delete=models.CASCADE, related_name="annotations")
+    author = models.ForeignKey("accounts.User", on_delete=models.PROTECT, related_name="+")
+    kind = models.CharField(_("kind"), max_length=12, choices=AnnotationKind.choices)
+    geometry = models.JSONField(_("geometry"))
+    label = models.CharField(_("label"), max_length=200, blank=True)
+    created_at = models.DateTimeField(_("created"), default=clock.now, editable=False)
+
+    objects = SlideChildQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["created_at", "pk"]
+        verbose_name = _("annotation")
+        verbose_name_plural = _("annotations")
+
+    def __str__(self) -> str:
+        return f"{self.kind} on {self.slide_id}"
+
+
+class KeyImage(models.Model):
+    """A region of a slide rendered to a JPEG for the report (OpenSlide ``read_region``)."""
+
+    slide = models.ForeignKey(Slide, on_delete=models.CASCADE, related_name="key_images")
+    author = models.ForeignKey("accounts.User", on_delete=models.PROTECT, related_name="+")
+    blob = models.ForeignKey("storage.Blob", on_delete=models.PROTECT, related_name="+")
+    # The region in level-0 pixels.
+    x = models.PositiveBigIntegerField()
+    y = models.PositiveBigIntegerField()
+    width = models.PositiveBigIntegerField()
+    height = models.PositiveBigIntegerField()
+    caption = models.CharField(_("caption"), max_length=200, blank=True)
+    created_at = models.DateTimeField(_("created"), default=clock.now, editable=False)
+
+    objects = SlideChildQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["created_at", "pk"]
+        verbose_name = _("key image")
+        verbose_name_plural = _("key images")
+
+    def __str__(self) -> str:
+        return f"key image {self.pk} of {self.slide_id}"

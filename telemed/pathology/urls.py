@@ -1,8 +1,13 @@
-"""The pathology app's pages and tile routes."""
+"""The pathology app's pages and the slide upload (tiles are API routes)."""
 
 from __future__ import annotations
 
-from typing import Any
+from django.urls import URLPattern, path
+
+from telemed.pathology import views
 
 app_name = "pathology"
-urlpatterns: list[Any] = []
+urlpatterns: list[URLPattern] = [
+    path("cases/<int:consultation_id>/", views.case_viewer, name="case"),
+    path("uploads/<int:consultation_id>/slides", views.upload, name="upload"),
+]

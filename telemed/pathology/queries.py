@@ -1,0 +1,119 @@
+"""Scoped reads of slides, annotations and key images. Opening a slide is audited here once
+(its descriptor or its details); tiles are not, or one look at a slide would write hundreds
+of events. The label image shows the patient's name and is audited on every read; experts
+from external-partner institutions never get it."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from django.db.models import QuerySet
+from django.utils.translation import gettext as _
+
+from telemed.accounts.models import Role
+from telemed.audit import services as audit
+from telemed.audit.models import Action
+from telemed.core.errors import NotFound
+from telemed.directory.models import Tier
+from telemed.pathology.models import Annotation, KeyImage, Slide
+
+if TYPE_CHECKING:
+    from telemed.accounts.models import User
+
+
+def visible_slides(user: User | None) -> QuerySet[Slide]:
+    return Slide.objects.visible_to(user)
+
+
+def visible_annotations(user: User | None) -> QuerySet[Annotation]:
+    return Annotation.objects.visible_to(user)
+
+
+def visible_key_images(user: User | None) -> QuerySet[KeyImage]:
+    return KeyImage.objects.visible_to(user)
+
+
+def _denied(user: User | None, object_type: str, object_id: object, reason: str) -> NotFound:
+    audit.denied(user, Action.READ, object_type=object_type, object_id=object_id, reason=reason)
+    return NotFound(_("Slide not found"))
+
+
+def get_slide(user: User, slide_id: int, *, audit_read: bool = True) -> Slide:
+    """The slide in the user's scope (404 and a denied event otherwise). ``audit_read``
+    False is for tiles: the opening of the slide was audited already."""
+    slide = visible_slides(user).select_related("blob", "consultation").filter(pk=slide_id).first()
+    if slide is None:
+        raise _denied(user, "pathology_slide", slide_id, "not in scope")
+    if audit_read:
+        audit.record(
+            user,
+            Action.READ,
+            object_type="pathology_slide",
+            object_id=slide.pk,
+            patient_id=slide.consultation.patient_id,
+        )
+    return slide
+
+
+def may_see_label(user: User) -> bool:
+    """The label carries the patient's name and numbers: not for external partners' experts."""
+    institution = user.institution
+    return not (
+        user.role == Role.EXPERT
+        and institution is not None
+        and institution.tier == Tier.EXTERNAL_PARTNER
+    )
+
+
+def get_label_slide(user: User, slide_id: int) -> Slide:
+    slide = get_slide(user, slide_id, audit_read=False)
+    if not may_see_label(user):
+        raise _denied(user, "pathology_slide_label", slide_id, "external partner expert")
+    audit.record(
+        user,
+        Action.READ,
+        object_type="pathology_slide_label",
+        object_id=slide.pk,
+        patient_id=slide.consultation.patient_id,
+    )
+    return slide
+
+
+def case_slides(user: User, consultation_id: int) -> list[Slide]:
+    """The slides of a case the user can see (the read of the case is audited)."""
+    from telemed.consultations.workflow import access
+
+    consultation = access(user, consultation_id)
+    audit.record(
+        user,
+        Action.READ,
+        object_type="consultation",
+        object_id=consultation.pk,
+        patient_id=consultation.patient_id,
+        detail={"slides": True},
+    )
+    return list(visible_slides(user).filter(consultation=consultation).select_related("blob"))
+
+
+def slide_annotations(user: User, slide_id: int) -> list[Annotation]:
+    slide = get_slide(user, slide_id, audit_read=False)
+    return list(visible_annotations(user).filter(slide=slide).select_related("author"))
+
+
+def get_key_image(user: User, key_image_id: int) -> KeyImage:
+    image = (
+        visible_key_images(user)
+        .select_related("slide__consultation", "blob")
+        .filter(pk=key_image_id)
+        .first()
+    )
+    if image is None:
+        raise _denied(user, "pathology_key_image", key_image_id, "not in scope")
+    audit.record(
+        user,
+        Action.READ,
+        object_type="pathology_key_image",
+        object_id=image.pk,
+        patient_id=image.slide.consultation.patient_id,
+    )
+    return image

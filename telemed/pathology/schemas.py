@@ -1,0 +1,74 @@
+"""API schemas of the pathology app."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from ninja import Schema
+from pydantic import Field
+
+
+class SlideOut(Schema):
+    id: int
+    consultation_id: int
+    name: str
+    stain: str
+    state: str
+    failure_reason: str
+    vendor: str
+    width: int
+    height: int
+    level_count: int
+    mpp_x: float | None
+    mpp_y: float | None
+    objective_power: float | None
+    has_label: bool
+    has_macro: bool
+    size: int
+    sha256: str
+    registered_at: dt.datetime
+    dzi_url: str
+    tiles_url: str
+    thumbnail_url: str
+    label_url: str | None
+    macro_url: str | None
+
+
+class AnnotationIn(Schema):
+    kind: str = Field(max_length=12)
+    points: list[Any] = Field(max_length=2000)
+    label: str = Field(default="", max_length=200)
+
+
+class AnnotationOut(Schema):
+    id: int
+    slide_id: int
+    kind: str
+    points: list[list[float]]
+    label: str
+    author_id: int
+    author: str
+    mine: bool
+    created_at: dt.datetime
+    measurements: dict[str, float]
+
+
+class KeyImageIn(Schema):
+    x: int = Field(ge=0)
+    y: int = Field(ge=0)
+    width: int = Field(gt=0)
+    height: int = Field(gt=0)
+    caption: str = Field(default="", max_length=200)
+
+
+class KeyImageOut(Schema):
+    id: int
+    slide_id: int
+    x: int
+    y: int
+    width: int
+    height: int
+    caption: str
+    created_at: dt.datetime
+    url: str

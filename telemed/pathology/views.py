@@ -1,0 +1,92 @@
+"""The pathology pages: a case's slides in the viewer, and the streaming slide upload.
+
+``POST /pathology/uploads/<case>/slides``: the raw file as the request body, its name
+URL-encoded in ``X-File-Name``, the stain in ``X-Slide-Stain``; a session (CSRF token in
+``X-CSRFToken``) or an OAuth2 bearer token. The declared length is checked before a byte
+of the body is read (413); the body streams into the blob store.
+"""
+
+from __future__ import annotations
+
+from urllib.parse import unquote
+
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import render
+from django.utils.translation import gettext
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_POST
+
+from telemed.consultations.attachments import may_attach
+from telemed.consultations.views_media import _caller, _csrf_refusal, _error
+from telemed.consultations.workflow import access
+from telemed.core.errors import DomainError
+from telemed.pathology import queries, services, slides
+from telemed.pathology.api import slide_json
+
+UPLOAD_PREFIX = "/pathology/uploads/"
+
+
+@csrf_exempt  # a bearer token needs none; a session caller is checked below
+@require_POST
+def upload(request: HttpRequest, consultation_id: int) -> JsonResponse:
+    actor, by_token = _caller(request)
+    if actor is None:
+        return _error(401, "unauthenticated", gettext("Sign in or send a valid bearer token"))
+    declared = request.META.get("CONTENT_LENGTH") or ""
+    if not declared:
+        return _error(411, "length_required", gettext("Send the file with its Content-Length."))
+    try:
+        size = int(declared)
+        if size < 0:
+            raise ValueError(declared)
+    except ValueError:
+        return _error(400, "bad_request", gettext("Invalid Content-Length"))
+    limit = slides.max_bytes()
+    if size > limit:
+        return _error(
+            413,
+            "too_large",
+            gettext("The file is larger than the limit of %(limit)s bytes.") % {"limit": limit},
+            max_bytes=limit,
+        )
+    content_type = request.META.get("CONTENT_TYPE", "").split(";")[0].strip().lower()
+    if content_type.startswith(("multipart/", "application/x-www-form-urlencoded")):
+        # Keeps form encodings out: the CSRF check below would parse them into memory.
+        return _error(
+            415,
+            "unsupported_media_type",
+            gettext("Send the slide file itself as the request body."),
+        )
+    if not by_token and _csrf_refusal(request) is not None:
+        return _error(403, "csrf_failed", gettext("Send the CSRF token in X-CSRFToken."))
+    name = unquote(request.headers.get("X-File-Name", ""), errors="replace")
+    stain = unquote(request.headers.get("X-Slide-Stain", ""), errors="replace")
+    try:
+        slide = services.register_slide(
+            actor, consultation_id, request, name, declared_size=size, stain=stain
+        )
+    except DomainError as error:
+        return _error(error.status, error.code, error.message, **error.details)
+    return JsonResponse(slide_json(slide, actor), status=201, json_dumps_params={"default": str})
+
+
+@login_required
+def case_viewer(request: HttpRequest, consultation_id: int) -> HttpResponse:
+    """The case's slides side by side in the viewer, with their annotations."""
+    user = request.user
+    try:
+        consultation = access(user, consultation_id)  # type: ignore[arg-type]
+        case_slides = queries.case_slides(user, consultation_id)  # type: ignore[arg-type]
+    except DomainError as error:
+        return render(request, "404.html", {"message": error.message}, status=error.status)
+    return render(
+        request,
+        "pathology/case.html",
+        {
+            "consultation": consultation,
+            "slides": case_slides,
+            "slides_json": [slide_json(s, user) for s in case_slides],  # type: ignore[arg-type]
+            "may_upload": may_attach(user, consultation),  # type: ignore[arg-type]
+        },
+    )
