@@ -159,9 +159,11 @@ def _run(caller: Caller, entry: dict[str, Any], created: dict[str, str]) -> Answ
     method = entry["method"]
     resource = _rewrite(copy.deepcopy(entry["resource"]), created) if entry["resource"] else None
     if method == "POST" and len(parts) == 1:
-        return interactions.create(
-            caller, parts[0], resource or {}, if_none_exist=str(entry.get("ifNoneExist") or "")
-        )
+        condition = str(entry.get("ifNoneExist") or "")
+        for placeholder, target in created.items():
+            # ``ifNoneExist: focus=urn:uuid:...`` names a resource of this transaction.
+            condition = condition.replace(placeholder, target)
+        return interactions.create(caller, parts[0], resource or {}, if_none_exist=condition)
     if method == "PUT" and len(parts) == 2:
         return interactions.update(
             caller, parts[0], parts[1], resource or {}, if_match=str(entry.get("ifMatch") or "")

@@ -222,7 +222,7 @@ def create(
             if not query.match:
                 raise FhirError(400, "invalid", _("If-None-Exist needs search criteria"))
             query.count = 2
-            existing = list(kind.search(caller.user, query)[:2])
+            existing = list(kind.conditional_matches(caller.user, query)[:2])
             kind.audit_search(caller.user, query, len(existing))
             if len(existing) > 1:
                 raise FhirError(

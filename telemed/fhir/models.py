@@ -70,3 +70,30 @@ class ClientScopes(models.Model):
 
     def __str__(self) -> str:
         return f"{self.application_id}: {self.scopes}"
+
+
+class ExternalIdentifier(models.Model):
+    """An identifier a hospital system gave a resource it created here (its HIS order
+    number on a ServiceRequest), so that it can search by it and re-send a transaction
+    with ``ifNoneExist`` without creating the consultation twice."""
+
+    institution = models.ForeignKey(
+        "directory.Institution", on_delete=models.PROTECT, related_name="+"
+    )
+    resource_type = models.CharField(max_length=40)
+    system = models.CharField(max_length=200)
+    value = models.CharField(max_length=200)
+    resource_id = models.CharField(max_length=64)
+    created_at = models.DateTimeField(default=clock.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["institution", "resource_type", "system", "value"],
+                name="one_external_identifier",
+            )
+        ]
+        indexes = [models.Index(fields=["resource_type", "resource_id"])]
+
+    def __str__(self) -> str:
+        return f"{self.system}|{self.value} -> {self.resource_type}/{self.resource_id}"

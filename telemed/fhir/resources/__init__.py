@@ -56,6 +56,10 @@ class ResourceType:
         """The matches in the user's scope, in a stable order (for paging)."""
         raise NotImplementedError
 
+    def conditional_matches(self, user: User, query: Query) -> QuerySet[Any]:
+        """What ``If-None-Exist`` counts as already existing (the search, by default)."""
+        return self.search(user, query)
+
     def render(self, obj: Any) -> dict[str, Any]:
         """The FHIR JSON of ``obj``, validated."""
         raise NotImplementedError

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from django.db import IntegrityError, transaction
 from django.db.models import Q, QuerySet
 from django.db.models.functions import Coalesce
 from django.utils.translation import gettext as _
@@ -19,6 +20,7 @@ from telemed.consultations import services
 from telemed.consultations.models import Consultation
 from telemed.consultations.services import Request
 from telemed.fhir.errors import FhirError
+from telemed.fhir.models import ExternalIdentifier
 from telemed.fhir.resources import ResourceType, referenced, register
 from telemed.fhir.resources.cases import (
     case_by_number,
@@ -55,6 +57,7 @@ class ServiceRequestType(ResourceType):
         "_lastUpdated": "date",
     }
     includes = {"ServiceRequest:subject": "Patient", "ServiceRequest:patient": "Patient"}
+    conditional_create = True
     audit_type = "consultation"
 
     def get(self, user: User, resource_id: str) -> Consultation:
@@ -74,7 +77,12 @@ class ServiceRequestType(ResourceType):
         return found.order_by("pk")
 
     def render(self, obj: Consultation) -> dict[str, Any]:
-        return mapping.to_json(mapping.service_request(obj))
+        data = mapping.to_json(mapping.service_request(obj))
+        theirs = ExternalIdentifier.objects.filter(
+            resource_type=self.name, resource_id=obj.number
+        ).order_by("pk")
+        data["identifier"] += [{"system": e.system, "value": e.value} for e in theirs]
+        return data
 
     def include(self, obj: Consultation, name: str) -> list[tuple[Kind, str]]:
         from telemed.fhir.resources.patient import PATIENT
@@ -87,7 +95,9 @@ class ServiceRequestType(ResourceType):
     def create(self, user: User, resource: ServiceRequest) -> Consultation:
         incoming = _incoming(user, resource)
         patient = _subject(user, resource)
-        return services.create_draft(user, patient.pk, incoming)
+        case = services.create_draft(user, patient.pk, incoming)
+        _keep_identifiers(case, resource)
+        return case
 
     def update(self, user: User, obj: Consultation, resource: ServiceRequest) -> Consultation:
         incoming = _incoming(user, resource)
@@ -122,6 +132,32 @@ def _incoming(user: User, resource: ServiceRequest) -> Request:
     return incoming.request
 
 
+def _keep_identifiers(case: Consultation, resource: ServiceRequest) -> None:
+    """Record the system's own identifiers of the request (its order number); one that
+    already names another consultation of the institution is refused."""
+    for identifier in resource.identifier or ():
+        system, value = str(identifier.system or ""), str(identifier.value or "")
+        if not system or not value or system == NUMBER:
+            continue
+        try:
+            with transaction.atomic():
+                ExternalIdentifier.objects.create(
+                    institution=case.requesting_institution,
+                    resource_type="ServiceRequest",
+                    system=system[:200],
+                    value=value[:200],
+                    resource_id=case.number,
+                )
+        except IntegrityError:
+            raise FhirError(
+                409,
+                "duplicate",
+                _("The identifier %(system)s|%(value)s already names another request")
+                % {"system": system[:100], "value": value[:100]},
+                expression=["ServiceRequest.identifier"],
+            ) from None
+
+
 def _condition(name: str, value: str) -> Q:
     if name in ("patient", "subject"):
         return patient_condition("", value)
@@ -133,6 +169,11 @@ def _condition(name: str, value: str) -> Q:
             system, code = token(option)
             if system in (None, NUMBER):
                 condition |= Q(number=code)
+            theirs = ExternalIdentifier.objects.filter(resource_type="ServiceRequest", value=code)
+            if system is not None:
+                theirs = theirs.filter(system=system)
+            # Narrows the caller's scoped query: another institution's ids match nothing.
+            condition |= Q(number__in=theirs.values("resource_id"))
         return condition
     if name == "status":
         states = [s for option in alternatives(value) for s in STATES_OF_STATUS.get(option, [])]

@@ -57,6 +57,7 @@ class TaskType(ResourceType):
         "_lastUpdated": "date",
     }
     includes = {"Task:focus": "ServiceRequest", "Task:patient": "Patient"}
+    conditional_create = True
     audit_type = "consultation"
 
     def get(self, user: User, resource_id: str) -> Consultation:
@@ -74,6 +75,11 @@ class TaskType(ResourceType):
             for value in values:
                 found = found.filter(_condition(name, value))
         return found.order_by("pk")
+
+    def conditional_matches(self, user: User, query: Query) -> QuerySet[Consultation]:
+        # A draft's Task is what creating the Task makes of it (the submission), so a case
+        # still in draft holds no Task yet for If-None-Exist.
+        return self.search(user, query).exclude(state=State.DRAFT)
 
     def render(self, obj: Consultation) -> dict[str, Any]:
         return mapping.to_json(mapping.task(obj))

@@ -69,3 +69,37 @@ def test_the_scopes_command(his):
         call_command("fhir_scopes", his.client_id, "user/Patient.read")
     with pytest.raises(CommandError):
         call_command("fhir_scopes", "no-such-client", "system/*.rs")
+
+
+def test_a_retried_transaction_doubles_nothing(his):
+    from telemed.consultations.models import Consultation
+
+    def bundle():
+        sent = make.consultation_bundle()
+        task, patient, request = sent["entry"]
+        request["resource"]["identifier"] = [{"system": "urn:oid:1.2.156.99.1", "value": "ORD-42"}]
+        patient["request"]["ifNoneExist"] = f"identifier={mrn_system('COUNTY_A')}|H-0001"
+        request["request"]["ifNoneExist"] = "identifier=urn:oid:1.2.156.99.1|ORD-42"
+        task["request"]["ifNoneExist"] = f"focus={request['fullUrl']}"
+        return sent
+
+    first = his.call("POST", "/fhir", bundle())
+    assert [e["response"]["status"] for e in first.json_body["entry"]] == ["201"] * 3
+    again = his.call("POST", "/fhir", bundle())
+    assert again.status_code == 200, again.content
+    valid(again.json_body)
+    assert [e["response"]["status"] for e in again.json_body["entry"]] == ["200"] * 3
+    assert Patient.objects.unscoped("test").count() == 1
+    assert Consultation.objects.unscoped("test").count() == 1
+    found = his.call("GET", "/fhir/ServiceRequest?identifier=urn:oid:1.2.156.99.1|ORD-42")
+    assert len(found.json_body["entry"]) == 1
+    assert {"system": "urn:oid:1.2.156.99.1", "value": "ORD-42"} in found.json_body["entry"][0][
+        "resource"
+    ]["identifier"]
+    # Without ifNoneExist the same order number is refused, not doubled.
+    plain = make.consultation_bundle("H-0002", "李建国")
+    plain["entry"][2]["resource"]["identifier"] = [
+        {"system": "urn:oid:1.2.156.99.1", "value": "ORD-42"}
+    ]
+    assert "ORD-42" in outcome(his.call("POST", "/fhir", plain), 409)
+    assert Consultation.objects.unscoped("test").count() == 1
