@@ -14,7 +14,7 @@ from telemed.audit import services as audit
 from telemed.audit.models import Action
 from telemed.core.errors import Conflict, NotFound, ValidationFailed
 from telemed.directory.models import Institution
-from telemed.exchange import outbound
+from telemed.exchange import outbound, transports
 from telemed.exchange.models import MemberSystem, Subscription, Transport
 
 
@@ -87,7 +87,7 @@ def validate_endpoint(transport: str, endpoint: str) -> str:
                 details={"fields": {"endpoint": endpoint}},
             )
     elif transport == Transport.MLLP:
-        outbound.split_endpoint(endpoint)
+        transports.split_endpoint(endpoint)
     else:
         raise ValidationFailed(_("Unknown transport"), details={"fields": {"transport": transport}})
     return endpoint
