@@ -31,6 +31,7 @@ from typing import Any
 from bench._board import BOARD_ROWS, board_benchmark, fill_board
 from bench._common import (
     _clients,
+    _close_pool,
     _drafts,
     _drop_database,
     _own_database,
@@ -126,6 +127,8 @@ def _parallel_cycles(world: dict[str, Any], workers: int, per_worker: int) -> di
         _drafts(world["team"].requester, per_worker + WARMUP, f"P{w}") for w in range(workers)
     ]
     connections.close_all()
+    # A forked child must not share the parent's pooled connections: it opens its own.
+    _close_pool(connections["default"])
     context = multiprocessing.get_context("fork")
     queue: Any = context.Queue()
     start_gate = context.Event()
