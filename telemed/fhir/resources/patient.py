@@ -12,6 +12,10 @@ gender/birthDate   sex, date of birth
 telecom/address    the phone, the address (as text)
 =================  ===============================================================
 
+An update changes the demographics ``patients.services.update_patient`` allows (name,
+pinyin, sex, phone, address); a changed birth date or resident ID is refused (422), and
+record numbers are added by registering, not by an update.
+
 A create registers the patient at the client's institution through
 ``patients.services.register_patient``, so the MPI's matching rules apply: the same
 resident ID links the existing person, a look-alike in scope is refused as a duplicate.

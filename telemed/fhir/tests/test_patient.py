@@ -131,3 +131,15 @@ def test_a_duplicate_in_scope_is_refused(his):
     his.call("POST", "/fhir/Patient", make.patient(resident=False))
     twin = make.patient("H-0777", resident=False)
     assert "same name" in outcome(his.call("POST", "/fhir/Patient", twin), 409)
+
+
+def test_search_by_post(his):
+    his.call("POST", "/fhir/Patient", make.patient())
+    response = his.call(
+        "POST",
+        "/fhir/Patient/_search",
+        "gender=female&family=%E7%8E%8B",
+        content_type="application/x-www-form-urlencoded",
+    )
+    assert response.status_code == 200, response.content
+    assert len(valid(response.json_body).entry) == 1
