@@ -28,7 +28,10 @@ class ReportForm(forms.Form):
         label=_("Findings"), max_length=20000, required=False, widget=forms.Textarea(attrs=TEXTAREA)
     )
     impression = forms.CharField(
-        label=_("Impression"), max_length=5000, required=False, widget=forms.Textarea(attrs=TEXTAREA)
+        label=_("Impression"),
+        max_length=5000,
+        required=False,
+        widget=forms.Textarea(attrs=TEXTAREA),
     )
     icd10_codes = forms.CharField(
         label=_("ICD-10 codes"),

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 from django.utils.translation import gettext
 from reportlab.lib import colors
 from reportlab.lib.pagesizes import A4
+from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
 from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
@@ -27,7 +28,7 @@ if TYPE_CHECKING:
     from telemed.consultations.models import Conclusion, Consultation
 
 
-def _table(pairs: list[tuple[str, str]], styles: dict[str, object]) -> Table:
+def _table(pairs: list[tuple[str, str]], styles: dict[str, ParagraphStyle]) -> Table:
     table = Table(
         [
             [Paragraph(_text(label), styles["small"]), Paragraph(_text(value), styles["body"])]
@@ -79,7 +80,7 @@ def render(consultation: Consultation, conclusion: Conclusion, studies: list[str
                 (gettext("Date of birth"), patient.birth_date.isoformat()),
                 (gettext("Studies read"), "\n".join(studies) or "-"),
             ],
-            styles,  # type: ignore[arg-type]
+            styles,
         ),
     ]
     for heading, body in (
@@ -102,7 +103,7 @@ def render(consultation: Consultation, conclusion: Conclusion, studies: list[str
                     gettext("yes") if signing.signature_holds(conclusion) else gettext("NO"),
                 ),
             ],
-            styles,  # type: ignore[arg-type]
+            styles,
         )
     )
     story.append(Paragraph("SHA-256: " + conclusion.text_sha256, styles["hash"]))
@@ -116,9 +117,7 @@ def export(actor: User, consultation_id: int) -> tuple[bytes, str]:
     """The PDF of the case's latest signed report and a file name; NotFound outside the
     actor's scope or before signing. Audited as an export."""
     consultation = access(actor, consultation_id)
-    conclusion = (
-        consultation.conclusions.select_related("signed_by").order_by("-version").first()
-    )
+    conclusion = consultation.conclusions.select_related("signed_by").order_by("-version").first()
     if conclusion is None:
         raise NotFound(gettext("This case has no signed report yet."))
     links = CaseStudy.objects.filter(consultation=consultation).select_related("study")

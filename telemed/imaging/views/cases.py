@@ -74,6 +74,7 @@ def case_detail(request: HttpRequest, consultation_id: int) -> HttpResponse:
     consultation = imaging_case(request, consultation_id)
     form = AttachForm()
     status = 200
+    error = ""
     if request.method == "POST":
         form = AttachForm(request.POST)
         status = 422
@@ -85,12 +86,13 @@ def case_detail(request: HttpRequest, consultation_id: int) -> HttpResponse:
                 form.add_error("study", _("No such study among yours."))
                 status = 404
             except DomainError as problem:
-                form.add_error(None, failure(problem))
+                error = failure(problem)
                 status = problem.status
             else:
                 messages.success(request, _("The study is attached to the case."))
                 return redirect("imaging:case", consultation_id=consultation.pk)
     context = _context(request, consultation)
     context["form"] = form
+    context["error"] = error
     context["candidates"] = _candidates(request, consultation) if context["may_attach"] else []
     return render(request, "imaging/case.html", context, status=status)
