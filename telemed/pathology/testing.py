@@ -166,3 +166,25 @@ def assign(team: Any, consultation: Any) -> Any:
     services.quality_check(team.qc, consultation.pk, accept=True, checklist=PATHOLOGY_CHECKLIST)
     services.triage(team.manager, consultation.pk, expert_id=team.expert.pk)
     return Consultation.objects.unscoped("test").get(pk=consultation.pk)
+
+
+def sample_slide(requester: Any, *, record: str = "P-WALK") -> Any:
+    """A small slide on a new pathology case of ``requester``, with one annotation and one
+    key image (for route walks that need someone's records)."""
+    import tempfile
+
+    from telemed.consultations import services as consultation_services
+    from telemed.pathology import services
+    from telemed.testing import register
+
+    patient = register(requester, "王淑珍", record).patient
+    case = consultation_services.create_draft(
+        requester,
+        patient.pk,
+        consultation_services.Request(kind="pathology", clinical_summary="胃镜活检。"),
+    )
+    with tempfile.TemporaryDirectory() as folder:
+        slide = upload(requester, case, aperio_svs(Path(folder) / "walk.svs", 1024, 768))
+    services.annotate(requester, slide.pk, services.NewAnnotation("point", [[10, 10]]))
+    services.take_key_image(requester, slide.pk, 0, 0, 256, 256)
+    return slide

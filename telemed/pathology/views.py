@@ -23,6 +23,7 @@ from telemed.consultations.workflow import access
 from telemed.core.errors import DomainError
 from telemed.pathology import queries, services, slides
 from telemed.pathology.api import slide_json
+from telemed.pathology.models import AnnotationKind
 
 UPLOAD_PREFIX = "/pathology/uploads/"
 
@@ -71,6 +72,16 @@ def upload(request: HttpRequest, consultation_id: int) -> JsonResponse:
     return JsonResponse(slide_json(slide, actor), status=201, json_dumps_params={"default": str})
 
 
+def _viewer_text() -> dict[str, object]:
+    return {
+        "open_failed": gettext("The slide could not be opened."),
+        "upload_failed": gettext("The upload was interrupted."),
+        "key_image_saved": gettext("The view is saved as a key image for the report."),
+        "delete": gettext("Delete"),
+        "kinds": {kind.value: str(kind.label) for kind in AnnotationKind},
+    }
+
+
 @login_required
 def case_viewer(request: HttpRequest, consultation_id: int) -> HttpResponse:
     """The case's slides side by side in the viewer, with their annotations."""
@@ -88,5 +99,6 @@ def case_viewer(request: HttpRequest, consultation_id: int) -> HttpResponse:
             "slides": case_slides,
             "slides_json": [slide_json(s, user) for s in case_slides],  # type: ignore[arg-type]
             "may_upload": may_attach(user, consultation),  # type: ignore[arg-type]
+            "viewer_text": _viewer_text(),
         },
     )
