@@ -93,6 +93,16 @@ def test_an_ecg_goes_live_to_two_experts_and_its_report_back(
         # The 12-lead viewer: 3 x 4 leads plus the rhythm strip, then one lead at 50 mm/s.
         a.locator("[data-testid=ecg-svg][data-layout='12'] polyline[data-lead]").nth(12).wait_for()
         assert a.locator("[data-testid=ecg-svg] polyline[data-lead]").count() == 13
+        # Calipers: two clicks 20 mm apart at 25 mm/s measure 800 ms (75 bpm).
+        a.click("[data-control=calipers]")
+        svg = a.locator("[data-testid=ecg-svg]")
+        box = svg.bounding_box()
+        assert box is not None
+        px_per_mm = box["width"] / float(svg.evaluate("s => s.viewBox.baseVal.width"))
+        svg.click(position={"x": 50 * px_per_mm, "y": 10 * px_per_mm})
+        svg.click(position={"x": 70 * px_per_mm, "y": 10 * px_per_mm})
+        readout = a.locator("[data-testid=ecg-caliper-readout]")
+        assert abs(int(readout.get_attribute("data-ms") or 0) - 800) <= 15  # a pixel each side
         a.select_option("[data-control=speed]", "50")
         a.click("[data-layout=single]")
         a.locator("[data-testid=ecg-svg][data-layout=single][data-speed='50']").wait_for()

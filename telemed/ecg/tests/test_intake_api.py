@@ -184,3 +184,21 @@ def test_claim_through_the_api_names_the_winner(client, world):
     refused = AuditEvent.objects.filter(outcome="denied", object_id=str(case_id))
     assert refused.filter(detail__reason="already claimed").exists()
     assert json.dumps(response.json(), ensure_ascii=False).count("王") >= 1
+
+
+@pytest.mark.parametrize("variant", ["dicom", "aecg", "csv", "fhir"])
+def test_every_intake_format_arrives_the_same_way(client_alice, world, variant):
+    from telemed.ecg.tests import signal_fixtures as fx
+
+    record, _truth = fx.synthetic(heart_rate=75)
+    files = {
+        "dicom": {"ecg.dcm": fx.dicom_bytes(record)},
+        "aecg": {"ecg.xml": fx.aecg_bytes(record)},
+        "csv": {"ecg.csv": fx.csv_bytes(record)},
+        "fhir": {"ecg.json": fx.fhir_json(record)},
+    }[variant]
+    response = upload(client_alice, world, files)
+    assert response.status_code == 201, response.content[:300]
+    body = response.json()
+    assert body["source_format"] == variant and len(body["leads"]) == 12
+    assert abs(body["measurements"]["heart_rate_bpm"] - 75) < 3

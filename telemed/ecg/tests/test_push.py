@@ -105,3 +105,29 @@ def test_another_sites_doctor_hears_nothing(world):
         await theirs.disconnect()
 
     run_async(scenario)
+
+
+def test_an_escalated_ecg_reaches_the_escalation_pool(world, settings):
+    import datetime as dt
+
+    from telemed.core import clock
+    from telemed.ecg import jobs
+
+    settings.ECG_ESCALATE_MINUTES = 10
+    start = clock.now()
+
+    async def scenario():
+        city = await connected(world.escalation_expert)
+        case = await database_sync_to_async(send)(world)
+        assert await city.receive_nothing(timeout=0.3)  # not its pool, yet
+
+        def later() -> int:
+            with clock.frozen_at(start + dt.timedelta(minutes=11)):
+                return jobs.escalate_unclaimed()
+
+        assert await database_sync_to_async(later)() == 1
+        message = await city.receive_json_from()
+        assert (message["type"], message["row"]["id"]) == ("new", case.pk)
+        await city.disconnect()
+
+    run_async(scenario)
