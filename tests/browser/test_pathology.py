@@ -18,19 +18,17 @@ TABLET = {"width": 768, "height": 1024}
 VIEWER = ".slide-viewer"
 
 
-def _tiles(page, kind: str = "Loaded") -> int:  # type: ignore[no-untyped-def]
+def _tiles(page, kind: str = "Loaded") -> int:
     return int(page.get_attribute(VIEWER, f"data-tiles-{kind.lower()}") or 0)
 
 
-def _wait_for_tiles(page, more_than: int) -> None:  # type: ignore[no-untyped-def]
-    page.wait_for_function(
-        f"+document.querySelector('{VIEWER}').dataset.tilesLoaded > {more_than}"
-    )
+def _wait_for_tiles(page, more_than: int) -> None:
+    page.wait_for_function(f"+document.querySelector('{VIEWER}').dataset.tilesLoaded > {more_than}")
 
 
 def test_expert_reads_and_marks_a_slide(
     browser, live_server, network, alice, no_second_factor, tmp_path: Path
-):  # type: ignore[no-untyped-def]
+):
     team = build_team(network, alice)
     case = testing.pathology_draft(team)
     testing.upload(alice, case, testing.aperio_svs(tmp_path / "core.svs", 2048, 1536))
