@@ -104,3 +104,13 @@ def test_the_pages_speak_chinese(client, world):
     assert "心电诊断资源池" in worklist and "领取" in worklist and "危急" in worklist
     page = client.get(f"/ecg/{case.pk}/", HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
     assert "窦性心动过缓" in page and "心率过低" in page and "走纸速度" in page
+
+
+def test_the_consultation_pages_show_an_ecg_case_too(client, world):
+    case = send(world)
+    sign_in(client, world.requester)
+    assert client.get("/consultations/").status_code == 200
+    assert client.get(f"/consultations/{case.pk}/").status_code == 200
+    client.logout()
+    sign_in(client, world.experts[0])
+    assert client.get(f"/consultations/{case.pk}/").status_code == 200
