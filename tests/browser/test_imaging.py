@@ -1,0 +1,190 @@
+"""An imaging case in a real browser: a county CT study is received (through the ingest
+service), the requester attaches it to an imaging case and submits, quality control sees the
+automatic checks beside the study and accepts, a manager triages, the expert reads the study
+in the canvas viewer (scrolls to another slice, changes the window: the canvas pixels change),
+signs the report, and the requester reads it. The viewer is also driven on a tablet."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pytest
+
+from telemed.consultations.models import Conclusion, Consultation
+from telemed.consultations.testing import build_team
+from telemed.imaging.models import CaseStudy, ImagingStudy
+from telemed.imaging.services import Sender, ingest
+from telemed.imaging.testing import ct_series
+from telemed.imaging.tests.test_pages_studies import assign, imaging_case
+from tests.browser.conftest import PC, screenshot
+from tests.browser.test_consultation_flow import signed_in, state_on
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Page
+
+pytestmark = pytest.mark.browser
+
+TABLET = {"width": 820, "height": 1180}
+SLICES = 4
+# The sum of the canvas's grey values as drawn (the red channel of every pixel).
+CANVAS_SUM = """() => {
+  const c = document.querySelector('[data-testid=viewer-canvas]');
+  const data = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+  let sum = 0;
+  for (let i = 0; i < data.length; i += 4) sum += data[i];
+  return sum;
+}"""
+
+
+def _receive(network, directory: Path, **attributes: object) -> ImagingStudy:  # type: ignore[no-untyped-def]
+    for path in ct_series(
+        directory, SLICES, patient_id="A-0001", patient_name="张秀英", **attributes
+    ):
+        ingest(path, Sender(institution=network.county_a, calling_ae_title="COUNTY_A"))
+    return ImagingStudy.objects.unscoped("test").get()
+
+
+def _drawn(page: Page) -> int:
+    return int(page.locator("[data-testid=viewer-canvas]").get_attribute("data-drawn") or 0)
+
+
+def _wait_drawn_after(page: Page, count: int) -> None:
+    page.wait_for_function(
+        "n => Number(document.querySelector('[data-testid=viewer-canvas]').dataset.drawn || 0) > n",
+        arg=count,
+    )
+
+
+def _read_in_viewer(page: Page, *, swipe: bool, unit: str) -> None:
+    """Scroll to the third slice and change the window; the overlay and the pixels follow."""
+    page.locator("[data-testid=viewer-slice]", has_text=f"1 / {SLICES}").wait_for()
+    page.wait_for_function("document.querySelector('[data-testid=viewer-canvas]').dataset.drawn")
+    canvas = page.locator("[data-testid=viewer-canvas]")
+    box = canvas.bounding_box()
+    assert box is not None
+    if swipe:
+        # The scroll tool: a vertical drag of two images' worth (12 CSS px each).
+        x, y = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+        page.mouse.move(x, y)
+        page.mouse.down()
+        page.mouse.move(x, y + 13, steps=2)
+        page.mouse.move(x, y + 25, steps=2)
+        page.mouse.up()
+    else:
+        canvas.hover()
+        page.mouse.wheel(0, 120)
+        page.locator("[data-testid=viewer-slice]", has_text=f"2 / {SLICES}").wait_for()
+        canvas.press("ArrowDown")
+    page.locator("[data-testid=viewer-slice]", has_text=f"3 / {SLICES}").wait_for()
+    assert page.locator("[data-testid=viewer-width]").inner_text() == "400"
+    first = page.evaluate(CANVAS_SUM)
+    before = _drawn(page)
+    page.click("[data-testid=preset-lung]")
+    _wait_drawn_after(page, before)
+    assert page.locator("[data-testid=viewer-width]").inner_text() == "1500"
+    assert page.locator("[data-testid=viewer-level]").inner_text() == "-600"
+    lung = page.evaluate(CANVAS_SUM)
+    assert first > 0 and lung != first
+    # Free adjustment: the window tool, dragged to the right, widens the window.
+    page.click("[data-testid=tool-window]")
+    x, y = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+    page.mouse.move(x, y)
+    page.mouse.down()
+    page.mouse.move(x + 50, y, steps=3)
+    page.mouse.up()
+    assert int(page.locator("[data-testid=viewer-width]").inner_text()) > 1500
+    # A distance: in mm from Pixel Spacing, in pixels when the series has none.
+    page.click("[data-testid=tool-measure]")
+    page.mouse.move(x - 40, y)
+    page.mouse.down()
+    page.mouse.move(x + 40, y, steps=3)
+    page.mouse.up()
+    assert page.locator("[data-testid=viewer-measure]").inner_text().split(" ")[1] == unit
+
+
+def test_an_imaging_case_from_received_study_to_read_report(
+    browser, live_server, network, alice, no_second_factor, tmp_path
+):
+    team = build_team(network, alice)
+    study = _receive(network, tmp_path)
+    case = imaging_case(team)
+    base = live_server.url
+
+    # 1. The requester attaches the received study on the case's imaging page and submits.
+    with signed_in(browser, base, "alice") as page:
+        page.goto(f"{base}/consultations/{case.pk}/")
+        page.click("[data-testid=imaging-panel] [data-testid=imaging-case-link]")
+        page.check(f"[data-testid=candidate-{study.pk}]")
+        page.click("[data-testid=attach-submit]")
+        page.locator("[data-testid=study-summary]").wait_for()
+        page.click("[data-testid=back-to-case]")
+        page.click("[data-testid=action-submit]")
+        page.locator("[data-testid=case-number]").wait_for()
+        assert state_on(page) == "submitted"
+    assert CaseStudy.objects.filter(consultation=case, study=study).exists()
+
+    # 2. Quality control sees the automatic checks with the study beside them, and accepts.
+    with signed_in(browser, base, "qc") as page:
+        page.goto(f"{base}/consultations/{case.pk}/review/")
+        checks = page.locator("[data-testid=automatic-checks]")
+        assert checks.locator("li").count() == 6
+        assert checks.locator(".text-bg-success").count() == 6, checks.inner_text()
+        summary = page.locator("[data-testid=imaging-panel] [data-testid=study-summary]")
+        summary.wait_for()
+        assert summary.locator("[data-testid=study-counts]").inner_text() == f"1 / {SLICES}"
+        for box in page.locator("[data-testid^=check-check_]").all():
+            box.check()
+        page.click("[data-testid=qc-accept]")
+        page.locator("[data-testid=queue-heading]").wait_for()
+
+    # 3. The manager triages to the suggested expert.
+    with signed_in(browser, base, "manager") as page:
+        page.goto(f"{base}/consultations/{case.pk}/triage/")
+        page.locator("[data-testid=suggestions]").wait_for()
+        page.check(f"[data-testid=suggestions] [data-testid=expert-{team.expert.pk}]")
+        page.click("[data-testid=triage-submit]")
+        page.wait_for_load_state()
+    assert Consultation.objects.unscoped("test").get(pk=case.pk).state == "assigned"
+
+    # 4. The expert reads the study in the viewer and signs the report.
+    with signed_in(browser, base, "dr_wang", PC) as page:
+        page.goto(f"{base}/consultations/{case.pk}/")
+        page.click("[data-testid=imaging-panel] [data-testid=imaging-viewer-link]")
+        _read_in_viewer(page, swipe=False, unit="px")
+        screenshot(page, "imaging-viewer.png")
+        page.click("[data-testid=viewer-report-link]")
+        page.fill("#id_technique", "胸部 CT 平扫，层厚 1 mm。")
+        page.fill("#id_findings", "右肺上叶见 12 mm 结节。")
+        page.fill("#id_impression", "右肺上叶结节，建议随访。")
+        page.fill("#id_icd10_codes", "R91")
+        page.fill("#id_recommendations", "三个月后复查 CT。")
+        page.click("[data-testid=report-sign]")
+        page.locator("[data-testid=imaging-report]").wait_for()
+    signed = Conclusion.objects.unscoped("test").get(consultation=case)
+
+    # 5. The requester reads the signed report, and its PDF opens.
+    with signed_in(browser, base, "alice") as page:
+        page.goto(f"{base}/imaging/cases/{case.pk}/")
+        report = page.locator("[data-testid=imaging-report]")
+        assert "右肺上叶结节，建议随访。" in report.inner_text()
+        assert page.locator("[data-testid=report-hash]").inner_text() == signed.text_sha256
+        answer = page.request.get(f"{base}/imaging/cases/{case.pk}/report.pdf")
+        assert answer.ok and answer.body().startswith(b"%PDF")
+
+
+def test_the_viewer_on_a_tablet(browser, live_server, network, alice, no_second_factor, tmp_path):
+    team = build_team(network, alice)
+    study = _receive(network, tmp_path, PixelSpacing=[0.5, 0.5])
+    case = imaging_case(team)
+    CaseStudy.objects.create(consultation=case, study=study, attached_by=alice)
+    assign(team, case)
+    with signed_in(browser, live_server.url, "dr_wang", TABLET) as page:
+        page.goto(f"{live_server.url}/imaging/cases/{case.pk}/viewer/")
+        _read_in_viewer(page, swipe=True, unit="mm")
+        page.locator("[data-testid=viewer-slider]").fill("4")
+        page.locator("[data-testid=viewer-slice]", has_text=f"4 / {SLICES}").wait_for()
+        assert page.evaluate(
+            "document.documentElement.scrollWidth <= document.documentElement.clientWidth"
+        )
+        screenshot(page, "imaging-viewer-tablet.png")
