@@ -12,7 +12,9 @@ concurrent senders on PostgreSQL).
 (c) service: the MPI alone, ``patients.services.register_patient`` called directly with the
     same kind of patients (no HL7, no log): the floor this path cannot go below; and parse:
     decoding and parsing the messages alone.
-(d) echo: the listener's framing and thread hand-off with a handler that answers AA
+(d) two processes: two ``telemed mllp --reuse-port`` listener processes sharing the port
+    (the kernel spreads the senders' connections), the way the listener uses two cores.
+(e) echo: the listener's framing and thread hand-off with a handler that answers AA
     without touching the database: the transport's ceiling.
 
 Ratios: mllp / in_process says what the socket, framing and threads cost (or gain, with
@@ -25,7 +27,10 @@ from __future__ import annotations
 import datetime as dt
 import multiprocessing
 import os
+import socket
 import statistics
+import subprocess
+import sys
 import time
 from typing import Any
 
@@ -181,6 +186,54 @@ def _service_and_parse(system: Any) -> dict[str, Any]:
     }
 
 
+def _database_url() -> str:
+    """The benchmark's own database as a DATABASE_URL, for listener processes."""
+    from django.db import connection
+
+    db = connection.settings_dict
+    if connection.vendor == "sqlite":
+        return f"sqlite:///{db['NAME']}"
+    auth = db["USER"] + (f":{db['PASSWORD']}" if db["PASSWORD"] else "")
+    return f"postgres://{auth}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def _processes(count: int) -> dict[str, Any]:
+    """``count`` listener processes (``telemed mllp --reuse-port``) sharing one port."""
+    from django.db import connections
+
+    connections.close_all()  # SQLite: let the children write
+    port = _free_port()
+    env = {**os.environ, "DATABASE_URL": _database_url()}
+    command = [sys.executable, "-m", "telemed.cli", "mllp", "--reuse-port", "--port", str(port)]
+    children = [
+        subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        for _ in range(count)
+    ]
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            with socket.socket() as probe:
+                if probe.connect_ex(("127.0.0.1", port)) == 0:
+                    break
+            time.sleep(0.2)
+        time.sleep(3)  # every child bound, not only the first
+        return _through_mllp(port, offset=123_457)  # new people: no collision mod 25,000 days
+    finally:
+        for child in children:
+            child.terminate()
+        for child in children:
+            try:
+                child.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                child.kill()
+
+
 def _echo() -> dict[str, Any]:
     from telemed.exchange import hl7v2, mllp
 
@@ -216,6 +269,7 @@ def run() -> dict[str, Any]:
             through = _through_mllp(port, offset=0)
         finally:
             stop()
+        two_processes = _processes(2)
         echo = _echo()
         from telemed.exchange.models import InboundMessage
         from telemed.patients.models import Patient
@@ -229,6 +283,7 @@ def run() -> dict[str, Any]:
         "senders": SENDERS,
         "workers": settings.MLLP_WORKERS,
         "mllp": through,
+        "mllp_two_processes": two_processes,
         "in_process": in_process,
         "echo": echo,
         "floor": floor,
@@ -238,6 +293,7 @@ def run() -> dict[str, Any]:
         "stored_messages": stored,
         "patients": patients,
         "ratio_mllp_to_in_process": round(through["per_second"] / in_process["per_second"], 2),
+        "ratio_two_processes_to_one": round(two_processes["per_second"] / through["per_second"], 2),
         "ratio_mllp_to_echo": round(through["per_second"] / echo["per_second"], 3),
         "goal_per_second": 500,
     }

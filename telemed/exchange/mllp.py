@@ -109,6 +109,7 @@ class Listener:
         workers: int | None = None,
         handler: Callable[[bytes], bytes] | None = None,
         max_connections: int | None = None,
+        reuse_port: bool = False,
     ) -> None:
         """``handler`` turns a message into its ACK; ``inbound.receive`` unless given."""
         self.handler = handler or inbound.receive
@@ -121,11 +122,16 @@ class Listener:
         )
         self.server: asyncio.Server | None = None
         self.max_connections = max_connections or settings.MLLP_MAX_CONNECTIONS
+        # Several listener processes may share one port (SO_REUSEPORT): the kernel spreads
+        # connections over them, which is how the listener uses more than one core.
+        self.reuse_port = reuse_port
         self.connections = 0
 
     async def start(self) -> int:
         """Bind and start accepting; returns the port (useful with port 0)."""
-        self.server = await asyncio.start_server(self._connection, self.host, self.port)
+        self.server = await asyncio.start_server(
+            self._connection, self.host, self.port, reuse_port=self.reuse_port or None
+        )
         port: int = self.server.sockets[0].getsockname()[1]
         logger.info("MLLP listener on %s:%s", self.host, port)
         return port

@@ -202,3 +202,20 @@ def test_two_first_messages_about_one_new_patient_at_once_are_both_accepted(list
         thread.join(timeout=60)
     assert codes == ["AA"] * 20
     assert Patient.objects.unscoped("test").count() == 10
+
+
+def test_listener_processes_can_share_a_port(listener):
+    # Two listeners on one port (as two processes would be): both serve.
+    probe = socket.socket()
+    probe.bind(("127.0.0.1", 0))
+    port = probe.getsockname()[1]
+    probe.close()
+    first_port, stop_first = mllp.run_in_thread(port=port, reuse_port=True)
+    second_port, stop_second = mllp.run_in_thread(port=port, reuse_port=True)
+    try:
+        assert first_port == second_port == port
+        for n in range(4):
+            _still_serving(port, f"SHARED{n}")
+    finally:
+        stop_first()
+        stop_second()

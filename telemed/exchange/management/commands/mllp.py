@@ -18,8 +18,13 @@ class Command(BaseCommand):
     def add_arguments(self, parser: Any) -> None:
         parser.add_argument("--host", default=settings.MLLP_HOST)
         parser.add_argument("--port", type=int, default=settings.MLLP_PORT)
+        parser.add_argument(
+            "--reuse-port",
+            action="store_true",
+            help="Share the port with other listener processes (one per core).",
+        )
 
-    def handle(self, *args: Any, host: str, port: int, **options: Any) -> None:
+    def handle(self, *args: Any, host: str, port: int, reuse_port: bool, **options: Any) -> None:
         self.stdout.write(f"MLLP listener on {host}:{port}")
         with contextlib.suppress(KeyboardInterrupt):
-            asyncio.run(Listener(host, port).serve_forever())
+            asyncio.run(Listener(host, port, reuse_port=reuse_port).serve_forever())
