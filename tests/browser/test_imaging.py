@@ -188,3 +188,50 @@ def test_the_viewer_on_a_tablet(browser, live_server, network, alice, no_second_
             "document.documentElement.scrollWidth <= document.documentElement.clientWidth"
         )
         screenshot(page, "imaging-viewer-tablet.png")
+
+
+def test_the_viewer_shows_every_frame_and_falls_back_to_rendered_for_compressed(
+    browser, live_server, network, alice, no_second_factor, tmp_path
+):
+    import numpy as np
+    from pydicom.data import get_testdata_file
+    from pydicom.uid import generate_uid
+
+    from telemed.imaging.testing import ct_dataset, write
+
+    frames = np.stack([np.full((32, 32), 1000 + 100 * i, dtype=np.uint16) for i in range(3)])
+    multiframe = ct_dataset(
+        study_uid=generate_uid(),
+        series_uid=generate_uid(),
+        rows=32,
+        columns=32,
+        NumberOfFrames=3,
+        PixelData=frames.tobytes(),
+    )
+    sender = Sender(institution=network.county_a, calling_ae_title="COUNTY_A")
+    ingest(write(multiframe, tmp_path / "multiframe.dcm"), sender)
+    # An RLE-compressed MR slice that ships inside pydicom (never downloaded).
+    ingest(Path(str(get_testdata_file("MR_small_RLE.dcm", download=False))), sender)
+    studies = {s.modalities: s for s in ImagingStudy.objects.unscoped("test")}
+    base = live_server.url
+    with signed_in(browser, base, "alice") as page:
+        page.goto(f"{base}/imaging/studies/{studies['CT'].pk}/viewer/")
+        page.locator("[data-testid=viewer-slice]", has_text="1 / 3").wait_for()
+        page.wait_for_function(
+            "document.querySelector('[data-testid=viewer-canvas]').dataset.drawn"
+        )
+        first = page.evaluate(CANVAS_SUM)
+        before = _drawn(page)
+        page.locator("[data-testid=viewer-canvas]").press("End")
+        page.locator("[data-testid=viewer-slice]", has_text="3 / 3").wait_for()
+        _wait_drawn_after(page, before)
+        assert page.evaluate(CANVAS_SUM) != first
+        assert page.locator("[data-testid=viewer-status]").inner_text() == ""
+
+        page.goto(f"{base}/imaging/studies/{studies['MR'].pk}/viewer/")
+        page.locator("[data-testid=viewer-slice]", has_text="1 / 1").wait_for()
+        page.wait_for_function(
+            "document.querySelector('[data-testid=viewer-canvas]').dataset.drawn"
+        )
+        assert page.locator("[data-testid=viewer-status]").inner_text() != ""
+        assert page.evaluate(CANVAS_SUM) > 0
