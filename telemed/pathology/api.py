@@ -12,16 +12,20 @@ from __future__ import annotations
 from typing import Any
 
 from django.http import HttpRequest, HttpResponse
+from django.utils.translation import gettext
 from ninja import Router, Status
 
 from telemed.accounts.models import User
-from telemed.pathology import geometry, queries, services, slides
+from telemed.core.errors import NotFound
+from telemed.pathology import geometry, queries, report, services, slides
 from telemed.pathology.models import Annotation, KeyImage, Slide
 from telemed.pathology.schemas import (
     AnnotationIn,
     AnnotationOut,
     KeyImageIn,
     KeyImageOut,
+    ReportIn,
+    ReportOut,
     SlideOut,
 )
 from telemed.storage.blobstore import get_blob_store
@@ -222,3 +226,58 @@ def key_image(request: HttpRequest, key_image_id: int) -> HttpResponse:
     with get_blob_store().open(image.blob.sha256) as stream:
         data = stream.read()  # a key image is at most REGION_SIDE pixels: small
     return _jpeg(request, data, f'"{image.blob.sha256[:32]}"')
+
+
+def _report_json(conclusion: Any) -> dict[str, Any]:
+    parsed = report.parse(conclusion)
+    return {
+        "gross": parsed.gross,
+        "microscopic": parsed.microscopic,
+        "diagnosis": parsed.diagnosis,
+        "icd10_codes": list(parsed.icd10_codes),
+        "recommendations": parsed.recommendations,
+        "immunohistochemistry": [vars(s) for s in parsed.immunohistochemistry],
+        "key_image_ids": list(parsed.key_image_ids),
+        "version": conclusion.version,
+        "signed_at": conclusion.signed_at,
+        "signed_by": conclusion.signed_by.get_full_name() or conclusion.signed_by.get_username(),
+        "sha256": conclusion.text_sha256,
+        "pdf_url": f"/pathology/cases/{conclusion.consultation_id}/report.pdf",
+    }
+
+
+@router.post(
+    "/consultations/{int:consultation_id}/report",
+    response={201: ReportOut},
+    summary="Sign the pathology report (the case's conclude step)",
+)
+def sign_report(
+    request: HttpRequest, consultation_id: int, body: ReportIn
+) -> Status[dict[str, Any]]:
+    draft = report.PathologyReport(
+        gross=body.gross,
+        microscopic=body.microscopic,
+        diagnosis=body.diagnosis,
+        icd10_codes=tuple(body.icd10_codes),
+        recommendations=body.recommendations,
+        immunohistochemistry=tuple(
+            report.Stain(s.marker, s.result, s.note) for s in body.immunohistochemistry
+        ),
+        key_image_ids=tuple(body.key_image_ids),
+    )
+    return Status(201, _report_json(report.sign(_user(request), consultation_id, draft)))
+
+
+@router.get(
+    "/consultations/{int:consultation_id}/report",
+    response=ReportOut,
+    summary="The latest signed pathology report",
+)
+def get_report(request: HttpRequest, consultation_id: int) -> dict[str, Any]:
+    from telemed.consultations import queries as consultation_queries
+
+    consultation = consultation_queries.get(_user(request), consultation_id)
+    conclusion = consultation.conclusions.select_related("signed_by").order_by("-version").first()
+    if conclusion is None:
+        raise NotFound(gettext("This consultation has no signed report"))
+    return _report_json(conclusion)

@@ -72,3 +72,27 @@ class KeyImageOut(Schema):
     caption: str
     created_at: dt.datetime
     url: str
+
+
+class StainIn(Schema):
+    marker: str = Field(max_length=120)
+    result: str = Field(max_length=120)
+    note: str = Field(default="", max_length=120)
+
+
+class ReportIn(Schema):
+    gross: str = Field(default="", max_length=20000)
+    microscopic: str = Field(max_length=20000)
+    diagnosis: str = Field(max_length=5000)
+    icd10_codes: list[str] = Field(max_length=20)
+    recommendations: str = Field(max_length=5000)
+    immunohistochemistry: list[StainIn] = Field(default_factory=list, max_length=60)
+    key_image_ids: list[int] = Field(default_factory=list, max_length=12)
+
+
+class ReportOut(ReportIn):
+    version: int
+    signed_at: dt.datetime
+    signed_by: str
+    sha256: str
+    pdf_url: str

@@ -9,5 +9,6 @@ from telemed.pathology import views
 app_name = "pathology"
 urlpatterns: list[URLPattern] = [
     path("cases/<int:consultation_id>/", views.case_viewer, name="case"),
+    path("cases/<int:consultation_id>/report.pdf", views.report_pdf, name="report_pdf"),
     path("uploads/<int:consultation_id>/slides", views.upload, name="upload"),
 ]

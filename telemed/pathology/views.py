@@ -13,6 +13,7 @@ from urllib.parse import unquote
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
+from django.utils.http import content_disposition_header
 from django.utils.translation import gettext
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
@@ -21,7 +22,7 @@ from telemed.consultations.attachments import may_attach
 from telemed.consultations.views_media import _caller, _csrf_refusal, _error
 from telemed.consultations.workflow import access
 from telemed.core.errors import DomainError
-from telemed.pathology import queries, services, slides
+from telemed.pathology import queries, report, services, slides
 from telemed.pathology.api import slide_json
 from telemed.pathology.models import AnnotationKind
 
@@ -80,6 +81,18 @@ def _viewer_text() -> dict[str, object]:
         "delete": gettext("Delete"),
         "kinds": {kind.value: str(kind.label) for kind in AnnotationKind},
     }
+
+
+@login_required
+def report_pdf(request: HttpRequest, consultation_id: int) -> HttpResponse:
+    """The latest signed pathology report as a PDF."""
+    try:
+        data, name = report.export(request.user, consultation_id)  # type: ignore[arg-type]
+    except DomainError as error:
+        return render(request, "404.html", {"message": error.message}, status=error.status)
+    response = HttpResponse(data, content_type="application/pdf")
+    response["Content-Disposition"] = content_disposition_header(False, name) or "attachment"
+    return response
 
 
 @login_required
