@@ -19,7 +19,7 @@ from telemed.imaging.tests.dicomweb_helpers import STOW_TYPE, multipart
 from telemed.testing import make_expert, register, sign_in
 
 
-def client_for(user) -> Client:  # type: ignore[no-untyped-def]
+def client_for(user) -> Client:
     client = Client()
     sign_in(client, user)
     return client
@@ -53,12 +53,12 @@ def assign(team: Team, case: Consultation) -> None:
 
 
 @pytest.fixture
-def team(network, alice):  # type: ignore[no-untyped-def]
+def team(network, alice):
     return build_team(network, alice)
 
 
 @pytest.fixture
-def study(network) -> ImagingStudy:  # type: ignore[no-untyped-def]
+def study(network) -> ImagingStudy:
     return received_study(network.county_a, "A-0001", slices=3)
 
 

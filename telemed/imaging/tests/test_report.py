@@ -27,12 +27,12 @@ FORM = {
 
 
 @pytest.fixture
-def team(network, alice):  # type: ignore[no-untyped-def]
+def team(network, alice):
     return build_team(network, alice)
 
 
 @pytest.fixture
-def case(team, network) -> Consultation:  # type: ignore[no-untyped-def]
+def case(team, network) -> Consultation:
     case = imaging_case(team)
     study = received_study(network.county_a, "A-0001", slices=2)
     CaseStudy.objects.create(consultation=case, study=study, attached_by=team.requester)
