@@ -73,7 +73,13 @@ class NodeAE(AE):
         primitive = assoc.requestor.primitive
         calling = str(getattr(primitive, "calling_ae_title", "") or "").strip()
         close_old_connections()
-        node = node_for(calling, assoc.requestor.address)
+        try:
+            node = node_for(calling, assoc.requestor.address)
+        except Exception:
+            # The directory cannot be read (database down): refuse rather than guess.
+            logger.exception("remote node lookup failed; rejecting %r", calling)
+            connections.close_all()
+            return [_REJECTED]
         if node is None:
             logger.warning(
                 "association from %r at %s rejected: calling AE title not recognised",

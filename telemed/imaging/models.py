@@ -126,6 +126,7 @@ class ImagingSeries(models.Model):
                 fields=["study", "series_instance_uid"], name="one_series_per_study"
             )
         ]
+        indexes = [models.Index(fields=["series_instance_uid"])]
         verbose_name = _("imaging series")
         verbose_name_plural = _("imaging series")
 
@@ -169,6 +170,8 @@ class ImagingInstance(models.Model):
                 fields=["institution", "sop_instance_uid"], name="one_instance_per_institution"
             )
         ]
+        # DICOMweb addresses instances and series by UID alone (then applies the scope).
+        indexes = [models.Index(fields=["sop_instance_uid"])]
         verbose_name = _("imaging instance")
         verbose_name_plural = _("imaging instances")
 

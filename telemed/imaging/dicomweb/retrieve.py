@@ -10,6 +10,7 @@ from collections.abc import Iterable, Iterator
 
 import numpy as np
 import pydicom
+from django.core.cache import cache
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.utils.translation import gettext as _
@@ -75,7 +76,17 @@ def _one_instance(user: User, study: str, series: str, instance: str) -> Imaging
     return row
 
 
+# A viewer fetches every frame of a series, one request each: one audit event per user,
+# study and kind of read in this window says the same as hundreds, without flooding the
+# chain. Whole-instance retrievals (exports) are recorded every time.
+READ_AUDIT_WINDOW_SECONDS = 600
+
+
 def _audit_retrieval(user: User, study: ImagingStudy, what: str, count: int) -> None:
+    if what != "instances":
+        key = f"imaging-read:{user.pk}:{study.pk}:{what}"
+        if not cache.add(key, 1, timeout=READ_AUDIT_WINDOW_SECONDS):
+            return
     audit.record(
         user,
         Action.EXPORT if what == "instances" else Action.READ,

@@ -211,3 +211,17 @@ def test_a_stow_body_larger_than_the_form_limit_is_streamed(tmp_path, token, set
     response = _stow(Client(), body, token)
     assert response.status_code == 200, response.content
     assert ImagingInstance.objects.unscoped("test").count() == 5
+
+
+def test_frame_reads_are_audited_once_per_study_and_window(stored, token):
+    from django.core.cache import cache
+
+    cache.clear()
+    study, series, _sop = _uids(stored[0])
+    client = Client()
+    for path in stored:
+        sop = _uids(path)[2]
+        url = f"/dicomweb/studies/{study}/series/{series}/instances/{sop}/frames/1"
+        assert _get(client, url, token).status_code == 200
+    reads = AuditEvent.objects.filter(object_type="imaging_study", detail__dicomweb="frames")
+    assert reads.count() == 1
