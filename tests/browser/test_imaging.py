@@ -235,3 +235,24 @@ def test_the_viewer_shows_every_frame_and_falls_back_to_rendered_for_compressed(
         )
         assert page.locator("[data-testid=viewer-status]").inner_text() != ""
         assert page.evaluate(CANVAS_SUM) > 0
+
+
+def test_the_requester_uploads_files_with_a_progress_bar(
+    browser, live_server, network, alice, no_second_factor, tmp_path
+):
+    good = ct_series(tmp_path / "good", 2, patient_id="A-0009")
+    bad = tmp_path / "not-dicom.dcm"
+    bad.write_bytes(b"this is not a DICOM file" * 10)
+    base = live_server.url
+    with signed_in(browser, base, "alice") as page:
+        page.goto(f"{base}/imaging/")
+        page.click("[data-testid=upload-link]")
+        page.set_input_files("[data-testid=upload-files]", [str(p) for p in [*good, bad]])
+        page.click("[data-testid=upload-submit]")
+        page.locator("[data-testid=upload-failures] li").wait_for()
+        assert page.locator("[data-testid=upload-progress]").inner_text() == "100%"
+        result = page.locator("[data-testid=upload-result]").inner_text()
+        assert "2" in result and "1" in result
+        page.goto(f"{base}/imaging/")
+        assert page.locator("[data-testid=study-row]").count() == 1
+    assert ImagingStudy.objects.unscoped("test").get().instance_count == 2
