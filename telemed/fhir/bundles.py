@@ -19,7 +19,7 @@ from django.utils.translation import gettext as _
 from telemed.audit import services as audit
 from telemed.audit.models import Action
 from telemed.core.errors import DomainError
-from telemed.fhir import interactions
+from telemed.fhir import interactions, versions
 from telemed.fhir.errors import FhirError, from_domain
 
 if TYPE_CHECKING:
@@ -152,7 +152,9 @@ def _rewrite(node: Any, created: dict[str, str]) -> Any:
     return node
 
 
-def _run(caller: Caller, entry: dict[str, Any], created: dict[str, str]) -> Answer:
+def _run(
+    caller: Caller, entry: dict[str, Any], created: dict[str, str], *, stamp: bool = True
+) -> Answer:
     url = str(entry["url"]).lstrip("/")
     path, _sep, query = url.partition("?")
     parts = [part for part in path.split("/") if part]
@@ -163,7 +165,9 @@ def _run(caller: Caller, entry: dict[str, Any], created: dict[str, str]) -> Answ
         for placeholder, target in created.items():
             # ``ifNoneExist: focus=urn:uuid:...`` names a resource of this transaction.
             condition = condition.replace(placeholder, target)
-        return interactions.create(caller, parts[0], resource or {}, if_none_exist=condition)
+        return interactions.create(
+            caller, parts[0], resource or {}, if_none_exist=condition, stamp=stamp
+        )
     if method == "PUT" and len(parts) == 2:
         return interactions.update(
             caller, parts[0], parts[1], resource or {}, if_match=str(entry.get("ifMatch") or "")
@@ -204,11 +208,15 @@ def _response_entry(caller: Caller, answer: Answer, full_url: str = "") -> dict[
 def _transaction(caller: Caller, entries: list[dict[str, Any]]) -> dict[str, Any]:
     answers: dict[int, Answer] = {}
     created: dict[str, str] = {}
+    # Creates only (the HIS's usual Patient + ServiceRequest + Task): every version is
+    # recorded at the end in one insert. With updates or reads among the entries, each
+    # entry records its own, so that a later entry sees the versions of the earlier ones.
+    at_end = all(entry["method"] == "POST" for entry in entries)
     try:
         with transaction.atomic():
             for entry in _ordered(entries):
                 try:
-                    answer = _run(caller, entry, created)
+                    answer = _run(caller, entry, created, stamp=not at_end)
                 except FhirError as error:
                     raise error.at(entry["where"]) from None
                 except DomainError as error:
@@ -218,6 +226,14 @@ def _transaction(caller: Caller, entries: list[dict[str, Any]]) -> dict[str, Any
                     created[entry["fullUrl"]] = (
                         f"{answer.resource['resourceType']}/{answer.resource['id']}"
                     )
+            pending = [index for index, answer in answers.items() if answer.kind is not None]
+            stamped = versions.stamp_many([answers[i].resource or {} for i in pending])
+            for index, resource in zip(pending, stamped, strict=True):
+                kind = answers[index].kind
+                assert kind is not None
+                answers[index] = interactions.resource_answer(
+                    caller, kind, resource, answers[index].status
+                )
     except FhirError as error:
         # After the rollback, so that the record of the refusal survives it.
         audit.record(

@@ -47,6 +47,8 @@ class Answer:
     status: int
     resource: dict[str, Any] | None = None
     headers: dict[str, str] = field(default_factory=dict)
+    # Set when the resource still needs its version stamped (see ``create``).
+    kind: ResourceType | None = None
 
 
 def etag(resource: dict[str, Any]) -> str:
@@ -82,7 +84,7 @@ def _get(caller: Caller, kind: ResourceType, resource_id: str) -> Any:
         raise not_found(kind.name, resource_id) from None
 
 
-def _resource_answer(
+def resource_answer(
     caller: Caller, kind: ResourceType, resource: dict[str, Any], status: int
 ) -> Answer:
     headers = {
@@ -96,7 +98,7 @@ def _resource_answer(
 def read(caller: Caller, type_name: str, resource_id: str) -> Answer:
     kind = _served(caller, type_name, "read")
     resource = versions.stamp(kind.render(_get(caller, kind, resource_id)))
-    answer = _resource_answer(caller, kind, resource, 200)
+    answer = resource_answer(caller, kind, resource, 200)
     answer.headers.pop("Location")
     return answer
 
@@ -200,10 +202,19 @@ def _links(
 
 
 def create(
-    caller: Caller, type_name: str, data: dict[str, Any], *, if_none_exist: str = ""
+    caller: Caller,
+    type_name: str,
+    data: dict[str, Any],
+    *,
+    if_none_exist: str = "",
+    stamp: bool = True,
 ) -> Answer:
     """Create, or with ``if_none_exist`` (a search query) return the one existing match:
-    200 with it, 412 when the query matches more than one."""
+    200 with it, 412 when the query matches more than one.
+
+    ``stamp=False`` (a transaction of creates only) leaves the version to the caller, who
+    stamps every entry at once inside the same transaction: the Answer then carries the
+    resource without ``meta`` and ``kind`` set."""
     kind = _served(caller, type_name, "create")
     resource = kind.parse(data)
     with transaction.atomic():
@@ -231,11 +242,15 @@ def create(
                     _("If-None-Exist matches more than one %(type)s") % {"type": type_name},
                 )
             if existing:
+                if not stamp:
+                    return Answer(200, kind.render(existing[0]), kind=kind)
                 found = versions.stamp(kind.render(existing[0]))
-                return _resource_answer(caller, kind, found, 200)
+                return resource_answer(caller, kind, found, 200)
         obj = kind.create(caller.user, resource)
+        if not stamp:
+            return Answer(201, kind.render(obj), kind=kind)
         created = versions.stamp(kind.render(obj))
-    return _resource_answer(caller, kind, created, 201)
+    return resource_answer(caller, kind, created, 201)
 
 
 def update(
@@ -272,5 +287,5 @@ def update(
             )
         kind.update(caller.user, obj, resource)
         updated = versions.stamp(kind.render(kind.resolve(caller.user, resource_id)))
-    answer = _resource_answer(caller, kind, updated, 200)
+    answer = resource_answer(caller, kind, updated, 200)
     return answer
