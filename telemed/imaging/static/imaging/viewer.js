@@ -96,12 +96,26 @@
     return instance.signed ? new Int16Array(copy) : new Uint16Array(copy);
   }
 
-  async function load(slice) {
+  function load(slice) {
+    // The cache holds promises, so a slice being fetched (shown or prefetched) is fetched once.
     const key = `${slice.instance.uid}/${slice.frame}`;
     if (state.cache.has(key)) return state.cache.get(key);
+    const pending = fetchSlice(slice).catch((error) => { state.cache.delete(key); throw error; });
+    state.cache.set(key, pending);
+    if (state.cache.size > CACHE_LIMIT) state.cache.delete(state.cache.keys().next().value);
+    return pending;
+  }
+
+  function prefetch(index) {
+    for (let step = 1; step <= 3; step++) {
+      const slice = state.slices[index + step];
+      if (slice) load(slice).catch(() => {});
+    }
+  }
+
+  async function fetchSlice(slice) {
     const instance = slice.instance;
     const url = `${instance.base}/instances/${instance.uid}`;
-    let image;
     const native = NATIVE.has(instance.syntax) && instance.samples === 1 && (instance.bits === 8 || instance.bits === 16)
       && instance.photometric.startsWith("MONOCHROME");
     if (native) {
@@ -109,15 +123,11 @@
         headers: { Accept: 'multipart/related; type="application/octet-stream"' }, credentials: "same-origin",
       });
       if (!response.ok) throw new Error(String(response.status));
-      image = { kind: "native", pixels: parseFrame(await response.arrayBuffer(), instance), instance };
-    } else {
-      const response = await fetch(`${url}/rendered?frame=${slice.frame}`, { headers: { Accept: "image/png" }, credentials: "same-origin" });
-      if (!response.ok) throw new Error(String(response.status));
-      image = { kind: "rendered", bitmap: await createImageBitmap(await response.blob()), instance };
+      return { kind: "native", pixels: parseFrame(await response.arrayBuffer(), instance), instance };
     }
-    state.cache.set(key, image);
-    if (state.cache.size > CACHE_LIMIT) state.cache.delete(state.cache.keys().next().value);
-    return image;
+    const response = await fetch(`${url}/rendered?frame=${slice.frame}`, { headers: { Accept: "image/png" }, credentials: "same-origin" });
+    if (!response.ok) throw new Error(String(response.status));
+    return { kind: "rendered", bitmap: await createImageBitmap(await response.blob()), instance };
   }
 
   async function show(index) {
@@ -134,6 +144,7 @@
       status(image.kind === "rendered" ? root.dataset.labelRendered : "");
       prepare();
       draw();
+      prefetch(index);
     } catch (error) {
       status(root.dataset.labelFailed);
     }
