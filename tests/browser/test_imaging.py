@@ -86,6 +86,11 @@ def _read_in_viewer(page: Page, *, swipe: bool, unit: str) -> None:
     assert page.locator("[data-testid=viewer-level]").inner_text() == "-600"
     lung = page.evaluate(CANVAS_SUM)
     assert first > 0 and lung != first
+    # Zoom with the keys, then back.
+    canvas.press("+")
+    assert "1.3" in page.locator("[data-testid=viewer-zoom]").inner_text()
+    canvas.press("0")
+    assert page.locator("[data-testid=viewer-zoom]").inner_text() == ""
     # Free adjustment: the window tool, dragged to the right, widens the window.
     page.click("[data-testid=tool-window]")
     x, y = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2

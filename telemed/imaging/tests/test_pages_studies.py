@@ -143,6 +143,9 @@ def test_qc_review_shows_the_checks_and_the_study_beside_them(team, study):
     assert f"/imaging/cases/{case.pk}/panel/" in html
     panel = client.get(f"/imaging/cases/{case.pk}/panel/").content.decode()
     assert 'data-testid="study-summary"' in panel and "1 / 3" in panel
+    assert AuditEvent.objects.filter(
+        actor=team.qc, object_type="imaging_study", object_id=str(study.pk), action="read"
+    ).exists()
 
 
 def test_the_assigned_expert_opens_the_viewer_and_reads_through_dicomweb(team, study, network):

@@ -53,7 +53,7 @@ def _context(request: HttpRequest, consultation: Consultation) -> dict[str, obje
     latest = pages.latest_conclusion(consultation)
     return {
         "consultation": consultation,
-        "studies": list(case_studies(user, consultation)),
+        "studies": case_studies(user, consultation),
         "may_attach": _may_attach(request, consultation),
         "may_report": "conclude" in allowed_actions(user, consultation),
         "conclusion": latest,

@@ -6,24 +6,35 @@ from typing import TYPE_CHECKING, Any
 
 from django.urls import reverse
 
+from telemed.audit import services as audit
+from telemed.audit.models import Action
 from telemed.imaging import queries
 from telemed.imaging.models import ImagingStudy
 
 if TYPE_CHECKING:
-    from django.db.models import QuerySet
-
     from telemed.accounts.models import User
     from telemed.consultations.models import Consultation
 
 
-def case_studies(user: User, consultation: Consultation) -> QuerySet[ImagingStudy]:
-    """The studies attached to the case, as far as the user may see them."""
-    return (
+def case_studies(user: User, consultation: Consultation) -> list[ImagingStudy]:
+    """The studies attached to the case, as far as the user may see them; each one shown is
+    an audited read."""
+    studies = list(
         queries.visible_studies(user)
         .filter(cases__consultation=consultation)
         .select_related("patient")
         .order_by("pk")
     )
+    for study in studies:
+        audit.record(
+            user,
+            Action.READ,
+            object_type="imaging_study",
+            object_id=study.pk,
+            patient_id=study.patient_id,
+            detail={"consultation": consultation.number},
+        )
+    return studies
 
 
 def dicomweb_base() -> str:

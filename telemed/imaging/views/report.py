@@ -50,7 +50,7 @@ def write(request: HttpRequest, consultation_id: int) -> HttpResponse:
     context = {
         "consultation": consultation,
         "form": form,
-        "studies": list(case_studies(user, consultation)),
+        "studies": case_studies(user, consultation),
         "error": error,
     }
     return render(request, "imaging/report_form.html", context, status=status)

@@ -33,7 +33,7 @@ def _render(request: HttpRequest, context: dict[str, object]) -> HttpResponse:
 def case_viewer(request: HttpRequest, consultation_id: int) -> HttpResponse:
     user = signed_in(request)
     consultation = imaging_case(request, consultation_id)
-    studies = list(case_studies(user, consultation))
+    studies = case_studies(user, consultation)
     return _render(
         request,
         {"consultation": consultation, "study": None, "series": series_of(user, studies)},
