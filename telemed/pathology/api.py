@@ -141,11 +141,11 @@ def dzi(request: HttpRequest, slide_id: int) -> HttpResponse:
     summary="One DeepZoom tile",
 )
 def tile(request: HttpRequest, slide_id: int, level: int, col: int, row: int) -> HttpResponse:
-    slide = queries.get_slide(_user(request), slide_id, audit_read=False)
-    etag = slides.tile_etag(slide.sha256, level, col, row)
+    sha256 = queries.tile_source(_user(request), slide_id)
+    etag = slides.tile_etag(sha256, level, col, row)
     if request.headers.get("If-None-Match") == etag:
         return _jpeg(request, b"", etag)
-    return _jpeg(request, slides.tile(slide.sha256, level, col, row), etag)
+    return _jpeg(request, slides.tile(sha256, level, col, row), etag)
 
 
 @router.get("/slides/{int:slide_id}/thumbnail.jpeg", summary="The slide's thumbnail")

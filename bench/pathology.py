@@ -1,0 +1,251 @@
+"""DeepZoom tiles (issue 5): ours against IIPImage, side by side, on loopback.
+
+One generated pyramidal TIFF (``BENCH_PATHOLOGY_SIZE``, default 8192x6144, JPEG tiles of
+256) is served by
+
+(a) ours: ``telemed serve`` in its own process (one uvicorn process, as ``make run``), the
+    slide registered on a pathology case, tiles through the API with a bearer token (scope
+    check per tile, OpenSlide + DeepZoomGenerator, tiles cached in the Django cache);
+(b) IIPImage from Debian (``iipimage-server``) behind lighttpd's FastCGI (``lighttpd``),
+    both started here with generated configurations, as many iipsrv processes as cores.
+
+``BENCH_PATHOLOGY_TILES`` distinct tiles of the full-resolution level (default 400) are
+fetched by ``BENCH_PATHOLOGY_CLIENTS`` concurrent clients (default 16): once right after the
+server started (cold: nothing cached), then again (warm). Figures: tiles/s and p50/p99 per
+tile for each, and the ratios ours/IIPImage (tiles/s). Every request has a timeout and every
+run a bounded count of requests.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import requests
+
+from bench._common import summary_ms
+
+SIZE = os.environ.get("BENCH_PATHOLOGY_SIZE", "8192x6144")
+TILES = int(os.environ.get("BENCH_PATHOLOGY_TILES", "400"))
+CLIENTS = int(os.environ.get("BENCH_PATHOLOGY_CLIENTS", "16"))
+START_SECONDS = 60.0
+HTTP_SECONDS = 30.0
+IIPSRV = "/usr/lib/iipimage-server/iipsrv.fcgi"
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def _stop(process: subprocess.Popen[bytes]) -> None:
+    process.terminate()
+    try:
+        process.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(timeout=30)
+
+
+@dataclass
+class Server:
+    name: str
+    process: subprocess.Popen[bytes]
+    dzi_url: str
+    tile_url: str  # with {level}, {col}, {row}
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+def _wait_for(url: str, headers: dict[str, str], process: subprocess.Popen[bytes]) -> str:
+    deadline = time.monotonic() + START_SECONDS
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"the server exited with {process.returncode}")
+        try:
+            answer = requests.get(url, headers=headers, timeout=5)
+            if answer.status_code == 200:
+                return answer.text
+        except requests.ConnectionError:
+            pass
+        time.sleep(0.3)
+    raise RuntimeError(f"{url} did not answer within {START_SECONDS} s")
+
+
+def _slide_on_a_case(path: Path) -> tuple[int, str]:
+    """Register the slide on a pathology case; return its id and a bearer token of the
+    requesting hospital's API client (which sees the hospital's slides)."""
+    import base64
+
+    from django.test import Client
+
+    from telemed.accounts.services import create_api_client
+    from telemed.consultations.testing import build_team
+    from telemed.pathology import testing
+    from telemed.testing import build_network, make_user
+
+    network = build_network()
+    team = build_team(network, make_user("bench_doctor", "requesting_doctor", network.county_a))
+    slide = testing.upload(team.requester, testing.pathology_draft(team), path)
+    created = create_api_client(network.county_a.code)
+    basic = base64.b64encode(f"{created.client_id}:{created.client_secret}".encode()).decode()
+    answer = Client().post(
+        "/o/token/", {"grant_type": "client_credentials"}, HTTP_AUTHORIZATION=f"Basic {basic}"
+    )
+    return slide.pk, str(answer.json()["access_token"])
+
+
+def _start_ours(path: Path) -> Server:
+    slide_id, token = _slide_on_a_case(path)
+    port = _free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "telemed.cli", "serve", "--port", str(port), "--no-jobs"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env={**os.environ, "DICOM_PORT": str(_free_port()), "MLLP_PORT": str(_free_port())},
+    )
+    base = f"http://127.0.0.1:{port}/api/pathology/slides/{slide_id}"
+    return Server(
+        "ours",
+        process,
+        f"{base}/slide.dzi",
+        base + "/slide_files/{level}/{col}_{row}.jpeg",
+        {"Authorization": f"Bearer {token}"},
+    )
+
+
+def _start_iipimage(path: Path, workdir: Path) -> Server | None:
+    if not (Path(IIPSRV).exists() and shutil.which("lighttpd")):
+        return None
+    port = _free_port()
+    config = workdir / "lighttpd.conf"
+    config.write_text(
+        f"""server.modules = ("mod_fastcgi")
+server.document-root = "{workdir}"
+server.bind = "127.0.0.1"
+server.port = {port}
+server.errorlog = "{workdir}/lighttpd-error.log"
+fastcgi.server = ("/fcgi-bin/iipsrv.fcgi" => ((
+  "socket" => "{workdir}/iipsrv.sock",
+  "check-local" => "disable",
+  "min-procs" => {os.cpu_count() or 1},
+  "max-procs" => {os.cpu_count() or 1},
+  "bin-path" => "{IIPSRV}",
+  "bin-environment" => (
+    "FILESYSTEM_PREFIX" => "{path.parent}/",
+    "VERBOSITY" => "0",
+    "JPEG_QUALITY" => "80",
+    "MAX_IMAGE_CACHE_SIZE" => "64"
+  )
+)))
+"""
+    )
+    process = subprocess.Popen(
+        ["lighttpd", "-D", "-f", str(config)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    base = f"http://127.0.0.1:{port}/fcgi-bin/iipsrv.fcgi?DeepZoom={path.name}"
+    return Server("iipimage", process, f"{base}.dzi", base + "_files/{level}/{col}_{row}.jpg")
+
+
+def _grid(descriptor: str) -> tuple[int, int, int]:
+    """(top level, columns, rows) of the full-resolution level from a DZI descriptor."""
+    number = {
+        key: int(re.search(rf'{key}="(\d+)"', descriptor).group(1))  # type: ignore[union-attr]
+        for key in ("TileSize", "Width", "Height")
+    }
+    top = math.ceil(math.log2(max(number["Width"], number["Height"])))
+    return (
+        top,
+        math.ceil(number["Width"] / number["TileSize"]),
+        math.ceil(number["Height"] / number["TileSize"]),
+    )
+
+
+def _fetch_all(server: Server, urls: list[str]) -> dict[str, Any]:
+    local = threading.local()
+    failures = []
+
+    def one(url: str) -> float:
+        session = getattr(local, "session", None)
+        if session is None:
+            session = local.session = requests.Session()
+            session.headers.update(server.headers)
+        start = time.perf_counter()
+        answer = session.get(url, timeout=HTTP_SECONDS)
+        elapsed = (time.perf_counter() - start) * 1000
+        if answer.status_code != 200 or not answer.content.startswith(b"\xff\xd8"):
+            failures.append(answer.status_code)
+        return elapsed
+
+    start = time.perf_counter()
+    with ThreadPoolExecutor(CLIENTS) as pool:
+        latencies = list(pool.map(one, urls))
+    seconds = time.perf_counter() - start
+    return {
+        **summary_ms(latencies),
+        "tiles_per_s": round(len(urls) / seconds, 1),
+        "failures": len(failures),
+    }
+
+
+def _measure(server: Server) -> dict[str, Any]:
+    descriptor = _wait_for(server.dzi_url, server.headers, server.process)
+    top, columns, rows = _grid(descriptor)
+    addresses = [(col, row) for row in range(rows) for col in range(columns)][:TILES]
+    urls = [server.tile_url.format(level=top, col=c, row=r) for c, r in addresses]
+    cold = _fetch_all(server, urls)
+    warm = _fetch_all(server, urls)
+    return {"level": top, "tiles": len(urls), "cold": cold, "warm": warm}
+
+
+def _ratio(ours: float | None, theirs: float | None) -> float | None:
+    return round(ours / theirs, 2) if ours and theirs else None
+
+
+def run() -> dict[str, Any]:
+    from telemed.pathology import testing
+
+    width, height = (int(n) for n in SIZE.split("x"))
+    workdir = Path(tempfile.mkdtemp(prefix="bench-pathology-"))
+    servers: list[Server] = []
+    results: dict[str, Any] = {}
+    try:
+        slide = testing.generic_tiff(workdir / "slide.tif", width, height)
+        ours = _start_ours(slide)
+        servers.append(ours)
+        results["ours"] = _measure(ours)
+        peer = _start_iipimage(slide, workdir)
+        if peer is not None:
+            servers.append(peer)
+            results["iipimage"] = _measure(peer)
+    finally:
+        for server in servers:
+            _stop(server.process)
+        shutil.rmtree(workdir, ignore_errors=True)
+    figures: dict[str, Any] = {
+        "slide": f"{width}x{height} generic tiled TIFF, JPEG, 256 tiles",
+        "clients": CLIENTS,
+        **results,
+    }
+    if "iipimage" in results:
+        for phase in ("cold", "warm"):
+            figures[f"{phase}_tiles_per_s_ours_over_iipimage"] = _ratio(
+                results["ours"][phase]["tiles_per_s"], results["iipimage"][phase]["tiles_per_s"]
+            )
+    else:
+        figures["iipimage"] = "skipped: apt-get install -y iipimage-server lighttpd"
+    return figures
