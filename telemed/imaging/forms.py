@@ -56,3 +56,12 @@ class ReportForm(forms.Form):
             icd10_codes=codes[:20],
             recommendations=data["recommendations"],
         )
+
+
+class AmendReportForm(ReportForm):
+    amendment_reason = forms.CharField(
+        label=_("Reason for amendment"),
+        max_length=2000,
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )

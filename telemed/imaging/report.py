@@ -9,7 +9,7 @@ so the signed text holds all three parts and ``parse`` gives them back.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 from telemed.consultations import services, signing
@@ -51,6 +51,13 @@ def sign(actor: User, consultation_id: int, report: ImagingReport) -> Conclusion
     """Sign the report as the case's conclusion (the ``conclude`` step: 404 outside the
     expert's scope, 403 for another part, 409 in another state, 422 when incomplete)."""
     return services.conclude(actor, consultation_id, draft_of(report))
+
+
+def amend(actor: User, consultation_id: int, report: ImagingReport, reason: str) -> Conclusion:
+    """Sign a new version of the report that supersedes the latest (the ``amend`` step; the
+    reason is required and becomes part of the signed text)."""
+    draft = replace(draft_of(report), amendment_reason=reason)
+    return services.amend(actor, consultation_id, draft)
 
 
 def parse(conclusion: Conclusion) -> ImagingReport:

@@ -16,5 +16,6 @@ urlpatterns: list[URLPattern] = [
     path("cases/<int:consultation_id>/panel/", cases.case_panel, name="case_panel"),
     path("cases/<int:consultation_id>/viewer/", viewer.case_viewer, name="case_viewer"),
     path("cases/<int:consultation_id>/report/", report.write, name="report"),
+    path("cases/<int:consultation_id>/report/amend/", report.amend, name="amend"),
     path("cases/<int:consultation_id>/report.pdf", report.report_pdf, name="report_pdf"),
 ]

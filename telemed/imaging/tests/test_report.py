@@ -111,3 +111,23 @@ def test_a_conclusion_not_written_as_a_report_parses_as_findings(team, case):
     assert report.parse(conclusion).technique == ""
     conclusion.findings = "plain text"
     assert report.parse(conclusion).findings == "plain text"
+
+
+def test_an_amendment_is_a_new_signed_version_with_its_reason(team, case):
+    expert = client_for(team.expert)
+    expert.post(f"/imaging/cases/{case.pk}/report/", FORM)
+    form = expert.get(f"/imaging/cases/{case.pk}/report/amend/").content.decode()
+    assert FORM["technique"] in form and 'data-testid="amending-version"' in form
+    url = f"/imaging/cases/{case.pk}/report/amend/"
+    missing = expert.post(url, {**FORM, "amendment_reason": ""})
+    assert missing.status_code == 422
+    assert 'data-testid="error-amendment_reason"' in missing.content.decode()
+    amended = {**FORM, "impression": "右肺上叶结节，考虑炎性。", "amendment_reason": "复核"}
+    assert expert.post(url, amended).status_code == 302
+    versions = Conclusion.objects.unscoped("test").filter(consultation=case).order_by("version")
+    assert [c.version for c in versions] == [1, 2]
+    latest = versions.last()
+    assert latest is not None and latest.supersedes_id == versions.first().pk  # type: ignore[union-attr]
+    assert report.parse(latest).impression == amended["impression"]
+    assert "复核" in latest.signed_text and signing.signature_holds(latest)
+    assert client_for(team.requester).get(url).status_code == 404

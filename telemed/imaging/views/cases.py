@@ -56,6 +56,7 @@ def _context(request: HttpRequest, consultation: Consultation) -> dict[str, obje
         "studies": case_studies(user, consultation),
         "may_attach": _may_attach(request, consultation),
         "may_report": "conclude" in allowed_actions(user, consultation),
+        "may_amend": "amend" in allowed_actions(user, consultation),
         "conclusion": latest,
         "report": parse(latest) if latest else None,
     }
