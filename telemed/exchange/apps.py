@@ -14,5 +14,8 @@ class ExchangeConfig(AppConfig):
         from telemed.exchange import adt, mllp, orders, outbound  # noqa: F401 (handlers)
 
         listeners.register("mllp", mllp.serve)
-        events.subscribe("consultation.changed", outbound.on_consultation_changed)
+        # In the signing transaction: the outbox row exists exactly when the conclusion does.
+        events.subscribe(
+            "consultation.changed", outbound.on_consultation_changed, in_transaction=True
+        )
         jobs.register("outbound-delivery", settings.DELIVERY_EVERY_SECONDS, outbound.deliver_due)

@@ -157,7 +157,9 @@ class _Retry(Exception):
 def _receive_once(raw: bytes, header: hl7v2.Header, *, retry_conflicts: bool) -> str:
     text, message, problem = _read(raw, header)
     try:
-        with transaction.atomic():
+        # The audit chain's head (one lock for the platform) is taken at the end, just
+        # before the commit, rather than at the handler's first event.
+        with transaction.atomic(), audit.appended_together():
             log = _logged(header)
             if log is not None and log.outcome != Outcome.REJECTED:
                 return _again(log, header, text)

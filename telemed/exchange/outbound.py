@@ -3,12 +3,13 @@ transports are in ``transports``).
 
 At least once, never silently lost:
 
-1. ``consultation.changed`` (a case concluded or amended, after its commit) writes one
-   outbox row per active subscription of the requesting institution, keyed by
-   (subscription, conclusion), so writing it twice is harmless. The payload is built then
-   and never changes. Should the process die between the case's commit and that write,
-   ``enqueue_missed`` (run by every delivery turn) finds signed conclusions without their
-   row and writes it.
+1. ``consultation.changed`` (a case concluded or amended), heard inside the signing
+   transaction, writes one outbox row per active subscription of the requesting
+   institution, keyed by (subscription, conclusion), so writing it twice is harmless: the
+   row exists exactly when the conclusion does. The payload is built then and never
+   changes. ``enqueue_missed`` (run by every delivery turn) is the safety net for a
+   conclusion without its row (its payload failed to build, or it was signed where the
+   exchange app did not run) and writes it.
 2. ``deliver_due`` leases due rows, sends each outside any transaction, and records the
    attempt in the delivery log: delivered, or retried with exponential back-off
    (``DELIVERY_RETRY_SECONDS`` doubled per failure up to ``DELIVERY_RETRY_CAP_SECONDS``),
@@ -29,7 +30,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from django.conf import settings
-from django.db import IntegrityError, connection, transaction
+from django.db import DatabaseError, IntegrityError, connection, transaction
 from django.db.models import Q
 
 from telemed.accounts.models import User
@@ -125,7 +126,15 @@ def _enqueue_one(subscription: Subscription, conclusion_id: int) -> OutboundMess
         consultation_id=conclusion.consultation_id,
         conclusion_id=conclusion.pk,
     )
-    row.payload, row.content_type = _payload(subscription, conclusion, str(row.idempotency_key))
+    try:
+        row.payload, row.content_type = _payload(subscription, conclusion, str(row.idempotency_key))
+    except DatabaseError:
+        raise
+    except Exception:
+        # Inside the signing transaction a mapping bug must not stop the expert signing;
+        # the row is written by a later delivery turn once the bug is fixed.
+        logger.exception("outbound payload for conclusion %s failed", conclusion.pk)
+        return None
     try:
         with transaction.atomic():
             row.save(force_insert=True)

@@ -11,7 +11,7 @@ from fhir.resources.R4B.diagnosticreport import DiagnosticReport
 
 from telemed.consultations import services as consultations
 from telemed.consultations import signing
-from telemed.consultations.testing import advance, build_team, draft
+from telemed.consultations.testing import CONCLUSION, advance, build_team, draft
 from telemed.core import clock
 from telemed.exchange import hl7v2, outbound, services
 from telemed.exchange.models import DeliveryState, OutboundMessage, Transport
@@ -169,8 +169,12 @@ def test_a_runner_dying_mid_delivery_doubles_nothing_at_the_receiver(
     assert [row.attempts for row in outbox()] == [1, 1]
 
 
-def test_an_event_lost_in_a_crash_is_found_by_the_next_turn(subscribed, team):
-    advance(team, draft(team), "concluded")  # its after-commit event never ran
+def test_a_conclusion_without_its_row_is_found_by_the_next_turn(subscribed, team, monkeypatch):
+    from telemed.core import events
+
+    # Signed where the exchange hub did not hear of it.
+    monkeypatch.setitem(events._in_transaction, "consultation.changed", [])
+    advance(team, draft(team), "concluded")
     assert outbox() == []
     counts = outbound.deliver_due()
     assert (counts["enqueued"], counts["delivered"]) == (2, 2)
@@ -191,12 +195,26 @@ def test_only_the_requesting_institutions_systems_are_sent(
     assert outbox() == []
 
 
-def test_writing_the_outbox_twice_writes_one_row(subscribed, team):
-    case = advance(team, draft(team), "concluded")
-    conclusion = case.conclusions.get()
-    assert len(outbound.enqueue(conclusion)) == 2
-    assert outbound.enqueue(conclusion) == []
+def test_the_outbox_row_is_written_with_the_conclusion_and_once(subscribed, team):
+    case = advance(team, draft(team), "concluded")  # no commit yet: same transaction
     assert len(outbox()) == 2
+    assert outbound.enqueue(case.conclusions.get()) == []
+    assert len(outbox()) == 2
+
+
+def test_a_signing_that_rolls_back_leaves_no_outbox_row(subscribed, team):
+    from django.db import transaction
+
+    from telemed.consultations import services as consultation_services
+
+    case = advance(team, draft(team), "scheduled")
+    try:
+        with transaction.atomic():
+            consultation_services.conclude(team.expert, case.pk, CONCLUSION)
+            raise RuntimeError("the signing fails after the conclusion is written")
+    except RuntimeError:
+        pass
+    assert outbox() == []
 
 
 def test_bad_endpoints_are_refused(his):

@@ -13,7 +13,7 @@ from telemed.exchange import outbound
 def test_the_listener_the_job_and_the_subscriber_are_registered():
     assert "mllp" in {listener.name for listener in listeners.registered()}
     assert "outbound-delivery" in {job.name for job in jobs.registered()}
-    assert outbound.on_consultation_changed in events._subscribers["consultation.changed"]
+    assert outbound.on_consultation_changed in events._in_transaction["consultation.changed"]
 
 
 def test_the_deliver_command_runs_one_turn(db):
