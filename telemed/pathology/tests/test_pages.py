@@ -34,3 +34,23 @@ def test_automatic_checks(team, case, svs: Path, generic: Path) -> None:
     testing.upload(team.requester, case, generic)
     ok, message = checks["mpp_known"].run(case)
     assert not ok and "generic.tif" in message
+
+
+def test_uploads_have_their_own_body_limit(settings) -> None:
+    from telemed.core import body_limits
+
+    settings.PATHOLOGY_MAX_BYTES = 12345
+    assert body_limits.limit_for("/pathology/uploads/1/slides") == 12345
+    assert body_limits.too_large("/pathology/uploads/1/slides", "12346") == 12345
+
+
+def test_a_failed_slide_shows_its_reason(client, team, case, svs: Path) -> None:
+    from telemed.pathology.models import Slide
+
+    slide = testing.upload(team.requester, case, svs)
+    Slide.objects.unscoped("test").filter(pk=slide.pk).update(
+        state="failed", failure_reason="checksum mismatch after upload"
+    )
+    sign_in(client, team.requester)
+    html = client.get(f"/pathology/cases/{case.pk}/").content.decode()
+    assert "checksum mismatch after upload" in html and 'data-dzi="' not in html
