@@ -68,6 +68,8 @@ def series_of(user: User, studies: list[ImagingStudy]) -> list[dict[str, Any]]:
             {
                 "study": row.study.study_instance_uid,
                 "study_id": row.study_id,
+                "patient": row.study.patient_name,
+                "date": row.study.study_date.isoformat() if row.study.study_date else "",
                 "series": row.series_instance_uid,
                 "number": row.series_number,
                 "modality": row.modality,

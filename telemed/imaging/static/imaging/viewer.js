@@ -76,6 +76,7 @@
     state.defaults = { width: state.width, level: state.level };
     state.zoom = 1; state.panX = 0; state.panY = 0;
     slider.max = String(Math.max(state.slices.length, 1));
+    out("viewer-patient").textContent = `${series.patient || ""} ${series.date || ""}`;
     out("viewer-series-name").textContent = `${series.modality} ${series.number ?? ""} ${series.description || ""}`;
     await show(0);
   }
