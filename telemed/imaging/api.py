@@ -11,7 +11,13 @@ from telemed.accounts.models import User
 from telemed.consultations.workflow import access
 from telemed.imaging import queries, services
 from telemed.imaging.models import ImagingStudy
-from telemed.imaging.schemas import AttachIn, StudyOut, StudyPage
+from telemed.imaging.schemas import (
+    AttachIn,
+    ImagingRequestIn,
+    ImagingRequestOut,
+    StudyOut,
+    StudyPage,
+)
 
 router = Router(tags=["imaging"])
 
@@ -86,3 +92,19 @@ def attach(request: HttpRequest, consultation_id: int, body: AttachIn) -> Status
     services.attach_study(user, consultation, study)
     study.refresh_from_db()
     return Status(201, {**_summary(study), "series": list(study.series.values())})
+
+
+@router.put(
+    "/consultations/{int:consultation_id}/request",
+    response=ImagingRequestOut,
+    summary="Say which modality and body part the imaging case asks to be read",
+)
+def put_request(
+    request: HttpRequest, consultation_id: int, body: ImagingRequestIn
+) -> dict[str, str]:
+    user = _user(request)
+    consultation = access(user, consultation_id)
+    saved = services.set_request(
+        user, consultation, modality=body.modality, body_part=body.body_part
+    )
+    return {"modality": saved.modality, "body_part": saved.body_part}

@@ -44,3 +44,13 @@ class StudyPage(Schema):
 
 class AttachIn(Schema):
     study_id: int
+
+
+class ImagingRequestIn(Schema):
+    modality: str = Field(default="", max_length=16, description="DICOM modality, e.g. CT")
+    body_part: str = Field(default="", max_length=16, description="DICOM body part, e.g. CHEST")
+
+
+class ImagingRequestOut(Schema):
+    modality: str
+    body_part: str

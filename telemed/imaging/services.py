@@ -1,364 +1,25 @@
-"""Writes of the imaging index: ingesting a received object, attaching a study to a case.
-
-``ingest`` is the one way an instance enters the platform (DICOM C-STORE and DICOMweb
-STOW-RS both call it): validate, store the file as received in the blob store (streamed,
-fsynced), index it, and only then return, so that a success that goes back to the sender
-means the instance is durable and findable. A refusal writes nothing but its audit event.
-
-Re-sending, decided: the same SOP Instance UID with the same bytes is a no-op success; with
-different bytes it is refused (0x0111, duplicate SOP instance) and the first version stays.
-DICOM gives a changed object a new SOP Instance UID, and silently replacing an image a
-reader may already have seen would rewrite the record under them.
-"""
+"""Writes of the imaging app: ingesting received objects (``ingest``, implemented in
+``telemed.imaging.ingest``), attaching a study to an imaging case, and what the case asks
+to be read."""
 
 from __future__ import annotations
 
-import datetime as dt
-from dataclasses import dataclass, field
-from pathlib import Path
+import re
 from typing import TYPE_CHECKING
 
-from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db import transaction
 from django.utils.translation import gettext as _
 
-from telemed.audit import services as audit
-from telemed.audit.models import Action, Outcome
+from telemed.audit.models import Action
 from telemed.consultations.models import Consultation
-from telemed.core import clock
 from telemed.core.errors import InvalidTransition, PermissionDenied, ValidationFailed
-from telemed.dicom.files import (
-    DOES_NOT_MATCH_SOP_CLASS,
-    DUPLICATE_SOP_INSTANCE,
-    OUT_OF_RESOURCES,
-    SOP_CLASS_NOT_SUPPORTED,
-    Inspected,
-    inspect,
-)
-from telemed.dicom.registry import Refused
-from telemed.imaging.models import CaseStudy, ImagingInstance, ImagingSeries, ImagingStudy
-from telemed.imaging.pixels import check_image
-from telemed.imaging.sop_classes import IMAGE_STORAGE
-from telemed.patients.models import PatientRegistration
-from telemed.storage import services as storage
-from telemed.storage.base import copy_hashing
-from telemed.storage.models import Blob
+from telemed.imaging.ingest import Ingested, Sender, close_batch, ingest
+from telemed.imaging.models import CaseStudy, ImagingRequest, ImagingStudy
 
 if TYPE_CHECKING:
     from telemed.accounts.models import User
-    from telemed.directory.models import Institution
 
-DICOM_MEDIA_TYPE = "application/dicom"
-
-
-@dataclass
-class Sender:
-    """Who an object comes from: the institution it belongs to, and the remote node (DIMSE)
-    or the user (DICOMweb) that sent it. ``studies`` counts what this association or
-    request stored per study, so that one audit event is written per study, not per
-    instance."""
-
-    institution: Institution
-    calling_ae_title: str = ""
-    address: str = ""
-    user: User | None = None
-    batch: str = ""
-    studies: dict[str, int] = field(default_factory=dict)
-
-    @property
-    def name(self) -> str:
-        if self.user is not None:
-            return self.user.get_username()
-        return f"{self.calling_ae_title}@{self.address}"
-
-
-@dataclass(frozen=True)
-class Ingested:
-    instance: ImagingInstance
-    created: bool
-
-
-def ingest(
-    path: Path,
-    sender: Sender,
-    *,
-    sop_class_uid: str | None = None,
-    sop_instance_uid: str | None = None,
-    study_instance_uid: str | None = None,
-) -> Ingested:
-    """Validate, store and index the DICOM Part 10 file at ``path``.
-
-    ``sop_class_uid`` / ``sop_instance_uid`` are what the C-STORE request announced, and
-    ``study_instance_uid`` the study a STOW-RS URL names; a data set that says otherwise is
-    refused (0xA900). Raises ``Refused`` (with the DIMSE status)
-    for anything not accepted, after auditing the refusal.
-    """
-    try:
-        inspected = inspect(path)
-        _check(inspected, sop_class_uid, sop_instance_uid)
-        if (
-            study_instance_uid is not None
-            and inspected.text("StudyInstanceUID") != study_instance_uid
-        ):
-            raise Refused(
-                DOES_NOT_MATCH_SOP_CLASS, _("The instance belongs to another study than the URL's.")
-            )
-        return _store_and_index(path, inspected, sender)
-    except Refused as refusal:
-        _audit_refusal(sender, refusal, sop_instance_uid)
-        raise
-
-
-def _check(inspected: Inspected, sop_class_uid: str | None, sop_instance_uid: str | None) -> None:
-    dataset_class = inspected.text("SOPClassUID")
-    if sop_class_uid is not None and dataset_class != sop_class_uid:
-        raise Refused(
-            DOES_NOT_MATCH_SOP_CLASS, _("The data set's SOP class is not the one announced.")
-        )
-    if sop_instance_uid is not None and inspected.text("SOPInstanceUID") != sop_instance_uid:
-        raise Refused(
-            DOES_NOT_MATCH_SOP_CLASS, _("The data set's SOP instance is not the one announced.")
-        )
-    if dataset_class not in IMAGE_STORAGE:
-        raise Refused(SOP_CLASS_NOT_SUPPORTED, _("This SOP class is not an image we receive."))
-    check_image(inspected)
-
-
-def _store_and_index(path: Path, inspected: Inspected, sender: Sender) -> Ingested:
-    uid = inspected.text("SOPInstanceUID")
-    existing = _existing(sender.institution, uid)
-    if existing is not None:
-        return _resend(path, existing)
-    _check_patient(sender.institution, inspected)
-    try:
-        with transaction.atomic():
-            with path.open("rb") as source:
-                blob = storage.store(source, content_type=DICOM_MEDIA_TYPE, name=f"{uid}.dcm")
-            instance = _index(inspected, sender, blob)
-    except IntegrityError:
-        # Another association stored the same instance between our check and our insert.
-        existing = _existing(sender.institution, uid)
-        if existing is None:
-            raise
-        return _resend(path, existing)
-    except OSError:
-        raise Refused(OUT_OF_RESOURCES, _("The instance could not be stored.")) from None
-    study_uid = inspected.text("StudyInstanceUID")
-    sender.studies[study_uid] = sender.studies.get(study_uid, 0) + 1
-    return Ingested(instance, True)
-
-
-def _check_patient(institution: Institution, inspected: Inspected) -> None:
-    # Checked before storing so that a refused object leaves nothing behind; checked again
-    # under the study's lock in _index for a study opened meanwhile.
-    known = (
-        ImagingStudy.objects.unscoped("ingest: the study's patient")
-        .filter(institution=institution, study_instance_uid=inspected.text("StudyInstanceUID"))
-        .values_list("patient_dicom_id", flat=True)
-        .first()
-    )
-    if known is not None and known != inspected.text("PatientID"):
-        raise Refused(
-            DOES_NOT_MATCH_SOP_CLASS, _("This study was received for another patient ID.")
-        )
-
-
-def _existing(institution: Institution, sop_instance_uid: str) -> ImagingInstance | None:
-    return (
-        ImagingInstance.objects.unscoped("ingest: is this instance already indexed")
-        .filter(institution=institution, sop_instance_uid=sop_instance_uid)
-        .select_related("blob")
-        .first()
-    )
-
-
-def _resend(path: Path, existing: ImagingInstance) -> Ingested:
-    with path.open("rb") as source:
-        sha256, _size = copy_hashing(source)
-    if sha256 != existing.blob.sha256:
-        raise Refused(
-            DUPLICATE_SOP_INSTANCE,
-            _("This SOP instance was already received with different content."),
-        )
-    return Ingested(existing, False)
-
-
-def _dicom_date(value: object) -> dt.date | None:
-    text = str(value or "").strip()
-    if len(text) != 8 or not text.isdigit():
-        return None
-    try:
-        return dt.date(int(text[:4]), int(text[4:6]), int(text[6:]))
-    except ValueError:
-        return None
-
-
-def _dicom_int(value: object) -> int | None:
-    try:
-        return int(str(value).strip())
-    except (TypeError, ValueError):
-        return None
-
-
-def _mpi_patient_id(institution: Institution, patient_dicom_id: str) -> int | None:
-    registration = (
-        PatientRegistration.objects.unscoped("ingest: link by the sender's own record number")
-        .filter(institution=institution, record_number=patient_dicom_id)
-        .values_list("patient_id", flat=True)
-        .first()
-    )
-    return registration
-
-
-def _index(inspected: Inspected, sender: Sender, blob: Blob) -> ImagingInstance:
-    """Write study, series and instance rows; the caller holds the transaction."""
-    text = inspected.text
-    now = clock.now()
-    study_uid = text("StudyInstanceUID")
-    patient_dicom_id = text("PatientID")
-    # Counters and the modality list are updated under the study's row lock, so two
-    # associations storing into one study never lose a count.
-    studies = ImagingStudy.objects.unscoped("ingest: find and lock the study")
-    study = (
-        studies.select_for_update()
-        .filter(institution=sender.institution, study_instance_uid=study_uid)
-        .first()
-    )
-    created = study is None
-    if study is None:
-        try:
-            with transaction.atomic():
-                study = studies.create(
-                    institution=sender.institution,
-                    study_instance_uid=study_uid,
-                    patient_dicom_id=patient_dicom_id,
-                    patient_name=text("PatientName")[:324],
-                    patient_birth_date=_dicom_date(text("PatientBirthDate")),
-                    patient_sex=text("PatientSex")[:16],
-                    study_date=_dicom_date(text("StudyDate")),
-                    study_time=text("StudyTime")[:16],
-                    accession_number=text("AccessionNumber")[:16],
-                    study_id=text("StudyID")[:16],
-                    study_description=text("StudyDescription")[:64],
-                    referring_physician_name=text("ReferringPhysicianName")[:324],
-                    calling_ae_title=sender.calling_ae_title,
-                    patient_id=_mpi_patient_id(sender.institution, patient_dicom_id),
-                    received_at=now,
-                    updated_at=now,
-                )
-        except IntegrityError:
-            # Opened by another association meanwhile: take its row, under the lock.
-            created = False
-            study = studies.select_for_update().get(
-                institution=sender.institution, study_instance_uid=study_uid
-            )
-    if study.patient_dicom_id != patient_dicom_id:
-        raise Refused(
-            DOES_NOT_MATCH_SOP_CLASS, _("This study was received for another patient ID.")
-        )
-    modality = text("Modality")[:16]
-    pixel = inspected.pixel_data
-    series, series_created = ImagingSeries.objects.unscoped(
-        "ingest: find or open the series"
-    ).get_or_create(
-        study=study,
-        series_instance_uid=text("SeriesInstanceUID"),
-        defaults={
-            "modality": modality,
-            "series_number": _dicom_int(text("SeriesNumber")),
-            "series_description": text("SeriesDescription")[:64],
-            "body_part_examined": text("BodyPartExamined")[:16],
-            "series_date": _dicom_date(text("SeriesDate")),
-            "received_at": now,
-        },
-    )
-    instance = ImagingInstance.objects.create(
-        study=study,
-        series=series,
-        institution=sender.institution,
-        sop_instance_uid=text("SOPInstanceUID"),
-        sop_class_uid=text("SOPClassUID"),
-        transfer_syntax_uid=inspected.transfer_syntax_uid,
-        instance_number=_dicom_int(text("InstanceNumber")),
-        rows=_dicom_int(text("Rows")),
-        columns=_dicom_int(text("Columns")),
-        frame_count=_dicom_int(text("NumberOfFrames")) or 1,
-        bits_allocated=_dicom_int(text("BitsAllocated")),
-        samples_per_pixel=_dicom_int(text("SamplesPerPixel")) or 1,
-        blob=blob,
-        size=inspected.size,
-        pixel_data_tag_offset=pixel.tag_offset if pixel and pixel.tag_offset >= 0 else None,
-        pixel_data_offset=pixel.offset if pixel and pixel.offset >= 0 else None,
-        pixel_data_length=pixel.length if pixel and pixel.offset >= 0 else None,
-        received_at=now,
-    )
-    ImagingSeries.objects.unscoped("ingest: count").filter(pk=series.pk).update(
-        instance_count=F("instance_count") + 1
-    )
-    modalities = study.modality_list
-    if modality and modality not in modalities:
-        modalities.append(modality)
-    ImagingStudy.objects.unscoped("ingest: count").filter(pk=study.pk).update(
-        instance_count=F("instance_count") + 1,
-        series_count=F("series_count") + (1 if series_created else 0),
-        modalities="\\".join(modalities)[:200],
-        updated_at=now,
-    )
-    if study_uid not in sender.studies:
-        # The first instance of this study on this association or request: one event, in
-        # the same transaction, so an acknowledged instance is never unaudited.
-        audit.record(
-            sender.user,
-            Action.CREATE,
-            object_type="imaging_study",
-            object_id=study.pk,
-            patient_id=study.patient_id,
-            actor_name=sender.name,
-            detail={
-                "received": "dicom" if sender.user is None else "dicomweb",
-                "institution": sender.institution.code,
-                "calling_ae_title": sender.calling_ae_title,
-                "batch": sender.batch,
-                "new_study": created,
-            },
-        )
-    return instance
-
-
-def _audit_refusal(sender: Sender, refusal: Refused, sop_instance_uid: str | None) -> None:
-    audit.record(
-        sender.user,
-        Action.CREATE,
-        object_type="imaging_instance",
-        object_id=sop_instance_uid or "",
-        outcome=Outcome.DENIED,
-        actor_name=sender.name,
-        detail={
-            "reason": str(refusal.reason),
-            "status": f"0x{refusal.status:04X}",
-            "institution": sender.institution.code,
-            "calling_ae_title": sender.calling_ae_title,
-            "batch": sender.batch,
-        },
-    )
-
-
-def close_batch(sender: Sender) -> None:
-    """At the end of an association or request: one event with what was stored per study."""
-    if not sender.studies:
-        return
-    audit.record(
-        sender.user,
-        Action.CREATE,
-        object_type="imaging_batch",
-        object_id=sender.batch,
-        actor_name=sender.name,
-        detail={
-            "institution": sender.institution.code,
-            "calling_ae_title": sender.calling_ae_title,
-            "instances_per_study": dict(sender.studies),
-        },
-    )
+__all__ = ["Ingested", "Sender", "attach_study", "close_batch", "ingest", "set_request"]
 
 
 def attach_study(user: User, consultation: Consultation, study: ImagingStudy) -> CaseStudy:
@@ -401,3 +62,48 @@ def attach_study(user: User, consultation: Consultation, study: ImagingStudy) ->
                 detail={"study": study.study_instance_uid},
             )
     return link
+
+
+MODALITY_CODE = re.compile(r"[A-Z0-9_]{1,16}")
+
+
+def set_request(
+    user: User, consultation: Consultation, *, modality: str, body_part: str
+) -> ImagingRequest:
+    """What the requester wants read (DICOM modality and body part codes, e.g. CT, CHEST),
+    which QC's automatic check compares with the attached studies. Only while the requester
+    still edits the case; the case was read through the caller's scope."""
+    from telemed.consultations.states import Kind, State
+    from telemed.consultations.workflow import PART_ROLES, REQUESTER, record_on_case
+
+    if user.role not in PART_ROLES[REQUESTER]:
+        raise PermissionDenied(_("Only the requester says what is to be read."))
+    if consultation.kind != Kind.IMAGING:
+        raise ValidationFailed(_("Studies are attached to imaging cases only."))
+    codes = {"modality": modality.strip().upper(), "body_part": body_part.strip().upper()}
+    bad = [name for name, code in codes.items() if code and not MODALITY_CODE.fullmatch(code)]
+    if bad:
+        raise ValidationFailed(
+            _("Use DICOM codes (capital letters, digits, _; at most 16)."),
+            details={"fields": bad},
+        )
+    with transaction.atomic():
+        case = Consultation.objects.visible_to(user).select_for_update().get(pk=consultation.pk)
+        if case.state not in (State.DRAFT, State.RETURNED):
+            raise InvalidTransition(
+                _("Case %(number)s is %(state)s: the request can no longer change.")
+                % {"number": case.number, "state": case.get_state_display()}
+            )
+        request, _created = ImagingRequest.objects.update_or_create(
+            consultation=case, defaults=codes
+        )
+        record_on_case(
+            user,
+            case,
+            "imaging_request_set",
+            audit_action=Action.UPDATE,
+            object_type="imaging_request",
+            object_id=request.pk,
+            detail=codes,
+        )
+    return request

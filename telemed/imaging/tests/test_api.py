@@ -55,3 +55,22 @@ def test_a_study_cannot_go_to_a_multidisciplinary_case(client, alice, study, ali
     )
     assert response.status_code == 422
     assert response.json()["message"]
+
+
+def test_the_requester_says_what_is_to_be_read(client, alice, charlie, alice_patient):
+    from telemed.imaging.models import ImagingRequest
+
+    case = consultations.create_draft(
+        alice, alice_patient.pk, consultations.Request(kind="imaging", fields_set={"kind"})
+    )
+    url = f"/api/imaging/consultations/{case.pk}/request"
+    sign_in(client, alice)
+    body = json.dumps({"modality": "ct", "body_part": "chest"})
+    response = client.put(url, body, content_type="application/json")
+    assert response.json() == {"modality": "CT", "body_part": "CHEST"}
+    assert ImagingRequest.objects.get(consultation=case).modality == "CT"
+    bad = client.put(url, json.dumps({"modality": "C/T"}), content_type="application/json")
+    assert bad.status_code == 422
+    client.logout()
+    sign_in(client, charlie)
+    assert client.put(url, body, content_type="application/json").status_code == 404
