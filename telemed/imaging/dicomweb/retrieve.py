@@ -113,6 +113,26 @@ def _stored(instance: ImagingInstance) -> Iterator[bytes]:
             yield chunk
 
 
+def _wanted_syntaxes(request: HttpRequest) -> set[str] | None:
+    """The transfer syntaxes the Accept header names, or None when any will do (no
+    transfer-syntax parameter on some acceptable type, or ``*``)."""
+    wanted: set[str] = set()
+    for part in (request.META.get("HTTP_ACCEPT", "") or "*/*").split(","):
+        params = [p.strip() for p in part.split(";")]
+        syntax = next(
+            (
+                p.split("=", 1)[1].strip().strip('"')
+                for p in params[1:]
+                if p.lower().startswith("transfer-syntax=")
+            ),
+            None,
+        )
+        if syntax is None or syntax == "*":
+            return None
+        wanted.add(syntax)
+    return wanted
+
+
 def retrieve(
     request: HttpRequest, user: User, study: str, series: str = "", instance: str = ""
 ) -> StreamingHttpResponse:
@@ -120,6 +140,15 @@ def retrieve(
     accepts(request, "multipart/related", DICOM)
     found_study, instances = instances_of(user, study, series, instance)
     rows = list(instances)
+    wanted = _wanted_syntaxes(request)
+    if wanted is not None and any(row.transfer_syntax_uid not in wanted for row in rows):
+        raise DicomwebError(
+            406,
+            _(
+                "Instances are served in the transfer syntax they were received in; ask with transfer-syntax=*."
+            ),
+            code="not_acceptable",
+        )
     _audit_retrieval(user, found_study, "instances", len(rows))
     boundary = uuid.uuid4().hex
     parts = ((DICOM, _stored(row)) for row in rows)

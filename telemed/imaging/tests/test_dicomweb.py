@@ -225,3 +225,14 @@ def test_frame_reads_are_audited_once_per_study_and_window(stored, token):
         assert _get(client, url, token).status_code == 200
     reads = AuditEvent.objects.filter(object_type="imaging_study", detail__dicomweb="frames")
     assert reads.count() == 1
+
+
+def test_a_transfer_syntax_other_than_the_stored_one_is_406(stored, token):
+    study = _uids(stored[0])[0]
+    explicit = 'multipart/related; type="application/dicom"; transfer-syntax=1.2.840.10008.1.2.1'
+    jpeg = 'multipart/related; type="application/dicom"; transfer-syntax=1.2.840.10008.1.2.4.50'
+    assert (
+        _get(Client(), f"/dicomweb/studies/{study}", token, HTTP_ACCEPT=explicit).status_code == 200
+    )
+    refused = _get(Client(), f"/dicomweb/studies/{study}", token, HTTP_ACCEPT=jpeg)
+    assert refused.status_code == 406 and "transfer-syntax=*" in refused.json()["message"]
