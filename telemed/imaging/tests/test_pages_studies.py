@@ -76,6 +76,18 @@ def test_the_list_shows_the_institutions_studies_only(study, alice, charlie, net
     assert f'data-study-id="{study.pk}"' not in other
 
 
+def test_the_list_is_searched_by_patient_id_and_name(study, alice, network):
+    received_study(network.county_a, "A-0002")
+    client = client_for(alice)
+    by_id = client.get("/imaging/", {"q": "A-0002"}).content.decode()
+    assert by_id.count('data-testid="study-row"') == 1
+    assert f'data-study-id="{study.pk}"' not in by_id
+    by_name = client.get("/imaging/", {"q": "zhang"}).content.decode()
+    assert by_name.count('data-testid="study-row"') == 2
+    assert client.get("/imaging/", {"q": "x\x00"}).status_code == 400
+    assert client.get("/imaging/", {"q": "A" * 500}).status_code == 200
+
+
 def test_a_study_page_shows_series_with_thumbnails_that_render(study, alice, charlie):
     client = client_for(alice)
     page = client.get(f"/imaging/studies/{study.pk}/")

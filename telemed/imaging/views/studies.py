@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from django.core.paginator import Paginator
+from django.db.models import Q
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 
@@ -20,18 +21,29 @@ def study_list(request: HttpRequest) -> HttpResponse:
     """The studies the user's institution sent (or, for regional staff, their region's)."""
     user = signed_in(request)
     unlinked = request.GET.get("unlinked") == "1"
+    text = request.GET.get("q", "").strip()[:64]
     studies = queries.visible_studies(user).select_related("patient", "institution")
     if unlinked:
         studies = studies.filter(patient__isnull=True)
+    if text:
+        studies = studies.filter(
+            Q(patient_dicom_id=text)
+            | Q(accession_number=text)
+            | Q(patient_name__icontains=text)
+            | Q(study_description__icontains=text)
+        )
     paginator = Paginator(studies, PAGE_SIZE)
     listing = paginator.get_page(request.GET.get("page"))
     queries.record_search(
-        user, "STUDY", {"unlinked": str(unlinked), "page": str(listing.number)}, paginator.count
+        user,
+        "STUDY",
+        {"unlinked": str(unlinked), "q": text, "page": str(listing.number)},
+        paginator.count,
     )
     return render(
         request,
         "imaging/study_list.html",
-        {"listing": listing, "unlinked": unlinked, "total": paginator.count},
+        {"listing": listing, "unlinked": unlinked, "q": text, "total": paginator.count},
     )
 
 
