@@ -6,7 +6,8 @@ PID-3      the record number at the receiving institution (MR) and the resident 
 ORC/OBR    placer number = the consultation number, filler number = ``<number>-v<version>``;
            OBR-4 LOINC 11488-4 "Consult note"; OBR-25 ``F`` final, ``C`` an amendment
 OBX        findings (TX, LOINC 59776-5), one diagnosis per ICD-10 code (CWE, LOINC
-           29548-5, coding system I10) or the diagnosis text when it has no code,
+           29548-5, coding system I10, with the hospital's own code beside it in CWE-4..6
+           when its code mappings have one) or the diagnosis text when it has no code,
            recommendations (TX, LOINC 18776-5), the SHA-256 of the signed text (ST)
 =========  ==============================================================================
 """
@@ -16,9 +17,11 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from telemed.exchange.hl7v2 import escape
+from telemed.exchange.models import CodeKind, CodeMapping
 
 if TYPE_CHECKING:
     from telemed.consultations.models import Conclusion
+    from telemed.directory.models import Institution
     from telemed.exchange.models import Subscription
 
 SENDING_APPLICATION = "TELEMED"
@@ -26,6 +29,18 @@ SENDING_APPLICATION = "TELEMED"
 
 def _ts(moment: object) -> str:
     return moment.strftime("%Y%m%d%H%M%S%z")  # type: ignore[attr-defined]
+
+
+def local_codes(institution: Institution, icd10_codes: list[str]) -> dict[str, tuple[str, str]]:
+    """The institution's own diagnosis codes for these ICD-10 codes (the first mapping of
+    each, when several local codes mean one standard code)."""
+    found: dict[str, tuple[str, str]] = {}
+    mappings = CodeMapping.objects.filter(
+        institution=institution, kind=CodeKind.DIAGNOSIS, standard_code__in=icd10_codes
+    ).order_by("pk")
+    for mapping in mappings:
+        found.setdefault(mapping.standard_code, (mapping.local_code, mapping.local_name))
+    return found
 
 
 def build(
@@ -106,10 +121,17 @@ def build(
     ]
     observations = [("TX", "59776-5^Procedure findings^LN", escape(conclusion.findings))]
     codes = list(conclusion.icd10_codes)
+    local = local_codes(institution, codes)
     if codes:
         for index, code in enumerate(codes):
             text = escape(conclusion.diagnosis) if index == 0 else ""
-            observations.append(("CWE", "29548-5^Diagnosis^LN", f"{escape(code)}^{text}^I10"))
+            value = f"{escape(code)}^{text}^I10"
+            if code in local:
+                # The hospital's own code beside the standard one (CWE-4..6), mapped back
+                # through its code mappings.
+                local_code, local_name = local[code]
+                value += f"^{escape(local_code)}^{escape(local_name)}^L"
+            observations.append(("CWE", "29548-5^Diagnosis^LN", value))
     else:
         observations.append(("TX", "29548-5^Diagnosis^LN", escape(conclusion.diagnosis)))
     observations.append(("TX", "18776-5^Plan of care note^LN", escape(conclusion.recommendations)))

@@ -281,3 +281,31 @@ def test_a_redirecting_endpoint_is_not_taken_for_delivered(his, team):
         server.server_close()
     [row] = outbox()
     assert row.state == DeliveryState.PENDING and row.last_error.startswith("HTTP 302")
+
+
+def test_the_oru_carries_the_hospitals_own_diagnosis_code(
+    subscribed, team, django_capture_on_commit_callbacks
+):
+    from telemed.exchange import codes
+    from telemed.exchange.models import CodeKind
+
+    _rest, mllp = subscribed
+    steward = make_user("steward", "administrator", team.manager.institution)
+    codes.map_code(
+        steward,
+        team.requester.institution,
+        CodeKind.DIAGNOSIS,
+        "XJT01",
+        "I20.0",
+        local_name="心绞痛",
+    )
+    advance(team, draft(team), "concluded")
+    outbound.deliver_due()
+    [(_key, oru)] = mllp.received.deliveries
+    message = hl7v2.parse(oru.decode())
+    diagnosis = next(
+        n for n in range(1, 6) if hl7v2.value(message, f"OBX{n}.F3.R1.C1") == "29548-5"
+    )
+    assert hl7v2.value(message, f"OBX{diagnosis}.F5.R1.C1") == "I20.0"
+    assert hl7v2.value(message, f"OBX{diagnosis}.F5.R1.C4") == "XJT01"
+    assert hl7v2.value(message, f"OBX{diagnosis}.F5.R1.C6") == "L"
