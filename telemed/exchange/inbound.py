@@ -59,6 +59,7 @@ class Processed:
 
     patient_id: int | None = None
     consultation_id: int | None = None
+    placer_number: str = ""
 
 
 Handler = Callable[[MemberSystem, hl7v2.Header, hl7v2.Message], Processed]
@@ -266,6 +267,7 @@ def _store(
     log.raw, log.outcome, log.error, log.ack = text, result.outcome, result.error, ack
     if result.done is not None:
         log.patient_id, log.consultation_id = result.done.patient_id, result.done.consultation_id
+        log.placer_number = result.done.placer_number[:80]
     log.save()
     return log
 

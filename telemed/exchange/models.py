@@ -108,6 +108,8 @@ class InboundMessage(models.Model):
     ack = models.TextField(_("acknowledgment"))
     patient_id = models.BigIntegerField(_("patient ID"), null=True, blank=True)
     consultation_id = models.BigIntegerField(_("consultation ID"), null=True, blank=True)
+    # An order's placer number (ORC-2): a cancel names the order by it.
+    placer_number = models.CharField(_("placer order number"), max_length=80, blank=True)
     times_received = models.PositiveIntegerField(_("times received"), default=1)
 
     objects = InstitutionScopedQuerySet.as_manager()
@@ -119,6 +121,7 @@ class InboundMessage(models.Model):
                 fields=["sending_application", "control_id"], name="one_message_per_control_id"
             )
         ]
+        indexes = [models.Index(fields=["member_system", "placer_number"])]
         verbose_name = _("HL7 message")
         verbose_name_plural = _("HL7 messages")
 

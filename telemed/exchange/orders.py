@@ -1,6 +1,6 @@
 """ORM^O01 and OMG^O19 orders into consultation requests, for senders configured for it.
 
-An order (ORC-1 ``NW``) becomes a multidisciplinary consultation request of the sending
+An order (ORC-1 ``NW``, ORC-2 the placer number: an order is taken once) becomes a multidisciplinary consultation request of the sending
 institution, made through ``telemed.consultations.services`` as its system user:
 
 - the patient from PID, registered or updated as an ADT message would;
@@ -14,6 +14,10 @@ institution, made through ``telemed.consultations.services`` as its system user:
 - a draft, or submitted when the member system is set to submit orders: that setting is
   the hospital's statement that its HIS sends orders only after recording the patient's
   consent to telemedicine, so the request is submitted with the consent confirmed.
+
+A cancel (ORC-1 ``CA``, ORC-2 the placer number of an order this sender sent) withdraws
+the request, with ORC-16 as the reason; a case already in session or concluded cannot be
+withdrawn, which answers AE.
 """
 
 from __future__ import annotations
@@ -24,11 +28,11 @@ from django.utils.translation import gettext as _
 
 from telemed.consultations import services as consultations
 from telemed.consultations.states import Urgency
-from telemed.core.errors import ValidationFailed
+from telemed.core.errors import Conflict, NotFound, ValidationFailed
 from telemed.directory.models import Disease
-from telemed.exchange import adt, codes, hl7v2
+from telemed.exchange import adt, codes, hl7v2, queries
 from telemed.exchange.inbound import Processed, Rejected, handles
-from telemed.exchange.models import CodeKind, MemberSystem
+from telemed.exchange.models import CodeKind, InboundMessage, MemberSystem, Outcome
 
 PRIORITY = {"S": Urgency.EMERGENCY, "STAT": Urgency.EMERGENCY, "A": Urgency.URGENT}
 
@@ -128,10 +132,18 @@ def order(system: MemberSystem, header: hl7v2.Header, message: hl7v2.Message) ->
             details={"fields": {"ORC/OBR": _("is required")}},
         )
     control = hl7v2.value(message, "ORC.F1").upper()
+    placer = hl7v2.value(message, "ORC.F2.R1.C1") or hl7v2.value(message, "OBR.F2.R1.C1")
+    if control == "CA":
+        return _cancel(system, message, placer)
     if control != "NW":
         raise ValidationFailed(
-            _("Only new orders (ORC-1 NW) are accepted"),
+            _("Only new orders (ORC-1 NW) and cancels (CA) are accepted"),
             details={"fields": {"ORC-1": control or _("is required")}},
+        )
+    if placer and _ordered(system, placer) is not None:
+        raise Conflict(
+            _("Order %(number)s was received already") % {"number": placer},
+            details={"fields": {"ORC-2": placer}},
         )
     patient = adt.register_or_update(system, header, message)
     assert patient.patient_id is not None
@@ -155,4 +167,30 @@ def order(system: MemberSystem, header: hl7v2.Header, message: hl7v2.Message) ->
     )
     if submit:
         consultations.submit(system.service_user, draft.pk)
-    return Processed(patient_id=patient.patient_id, consultation_id=draft.pk)
+    return Processed(patient_id=patient.patient_id, consultation_id=draft.pk, placer_number=placer)
+
+
+def _ordered(system: MemberSystem, placer: str) -> InboundMessage | None:
+    """The accepted order this sender sent with this placer number."""
+    return (
+        queries.message_log(system.service_user)
+        .filter(
+            member_system=system,
+            placer_number=placer,
+            outcome=Outcome.ACCEPTED,
+            consultation_id__isnull=False,
+        )
+        .first()
+    )
+
+
+def _cancel(system: MemberSystem, message: hl7v2.Message, placer: str) -> Processed:
+    """ORC-1 CA: the HIS withdraws the request it ordered (ORC-16 the reason)."""
+    ordered = _ordered(system, placer) if placer else None
+    if ordered is None or ordered.consultation_id is None:
+        raise NotFound(_("No order %(number)s from this sender") % {"number": placer or "ORC-2"})
+    reason = hl7v2.value(message, "ORC.F16.R1.C2") or hl7v2.value(message, "ORC.F16.R1.C1")
+    case = consultations.withdraw(
+        system.service_user, ordered.consultation_id, reason or _("Order cancelled by the HIS")
+    )
+    return Processed(patient_id=ordered.patient_id, consultation_id=case.pk)

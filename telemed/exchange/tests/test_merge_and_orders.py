@@ -134,3 +134,43 @@ def test_a40_moves_the_merged_records_consultations(his):
     )
     case.refresh_from_db()
     assert case.patient_id == survivor.pk
+
+
+def cancel(control_id: str, placer: str) -> str:
+    return (
+        f"MSH|^~\\&|HIS|COUNTY_A|TELEMED|PROV|20261201100000||ORM^O01^ORM_O01|{control_id}"
+        "|P|2.5||||||UNICODE UTF-8\r"
+        "PID|1||MR-ORD^^^COUNTY_A^MR||张^秀英||19600517|F\r"
+        f"ORC|CA|{placer}||||||||||||||^患者已转院\r"
+        f"OBR|1|{placer}||cardiology^是否需要介入治疗？\r"
+    )
+
+
+def test_the_his_cancels_its_order(his):
+    his.accepts_orders = True
+    his.save()
+    assert ack_code(send(order("O5", "MR-ORD"))) == "AA"
+    ack = send(cancel("O5-CA", "PO5"))
+    assert ack_code(ack) == "AA", ack_field(ack, "ERR.F8")
+    case = Consultation.objects.unscoped("test").get()
+    assert case.state == "withdrawn"
+    assert case.events.filter(action="withdraw").get().reason == "患者已转院"
+
+
+def test_cancelling_an_unknown_order_is_refused(his):
+    his.accepts_orders = True
+    his.save()
+    ack = send(cancel("O6-CA", "NOSUCH"))
+    assert ack_code(ack) == "AE"
+    assert ack_field(ack, "ERR.F3.R1.C1") == "204"
+
+
+def test_an_order_sent_twice_under_two_control_ids_is_taken_once(his):
+    his.accepts_orders = True
+    his.save()
+    assert ack_code(send(order("O7", "MR-ORD"))) == "AA"
+    again = order("O7", "MR-ORD").replace("|O7|P|2.5", "|O7-AGAIN|P|2.5")
+    ack = send(again)
+    assert ack_code(ack) == "AE"
+    assert ack_field(ack, "ERR.F3.R1.C1") == "205"
+    assert Consultation.objects.unscoped("test").count() == 1
