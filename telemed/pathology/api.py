@@ -131,7 +131,7 @@ def get_slide(request: HttpRequest, slide_id: int) -> dict[str, Any]:
 @router.get("/slides/{int:slide_id}/slide.dzi", summary="The DeepZoom descriptor (opening it)")
 def dzi(request: HttpRequest, slide_id: int) -> HttpResponse:
     slide = queries.get_slide(_user(request), slide_id)
-    response = HttpResponse(slides.descriptor(slide.sha256), content_type="application/xml")
+    response = HttpResponse(slides.descriptor(slide.source), content_type="application/xml")
     response["Cache-Control"] = CACHE_CONTROL
     return response
 
@@ -141,17 +141,17 @@ def dzi(request: HttpRequest, slide_id: int) -> HttpResponse:
     summary="One DeepZoom tile",
 )
 def tile(request: HttpRequest, slide_id: int, level: int, col: int, row: int) -> HttpResponse:
-    sha256 = queries.tile_source(_user(request), slide_id)
-    etag = slides.tile_etag(sha256, level, col, row)
+    source = queries.tile_source(_user(request), slide_id)
+    etag = slides.tile_etag(source, level, col, row)
     if request.headers.get("If-None-Match") == etag:
         return _jpeg(request, b"", etag)
-    return _jpeg(request, slides.tile(sha256, level, col, row), etag)
+    return _jpeg(request, slides.tile(source, level, col, row), etag)
 
 
 @router.get("/slides/{int:slide_id}/thumbnail.jpeg", summary="The slide's thumbnail")
 def thumbnail(request: HttpRequest, slide_id: int) -> HttpResponse:
     slide = queries.get_slide(_user(request), slide_id, audit_read=False)
-    return _jpeg(request, slides.thumbnail(slide.sha256), f'"{slide.sha256[:32]}-thumb"')
+    return _jpeg(request, slides.thumbnail(slide.source), f'"{slide.sha256[:32]}-{slide.pk}-thumb"')
 
 
 @router.get(
@@ -164,7 +164,7 @@ def associated(request: HttpRequest, slide_id: int, name: str) -> HttpResponse:
         slide = queries.get_label_slide(user, slide_id)
     else:
         slide = queries.get_slide(user, slide_id, audit_read=False)
-    return _jpeg(request, slides.associated(slide.sha256, name))
+    return _jpeg(request, slides.associated(slide.source, name))
 
 
 @router.get(

@@ -43,7 +43,7 @@ def check_slides_readable(consultation: Consultation) -> Result:
                 "state": slide.get_state_display(),
             }
         try:
-            slides.inspect(slides.local_path(slide.sha256))
+            slides.inspect(slides.file_path(slide.source))
         except DomainError as error:
             return False, _("Slide %(name)s: %(error)s") % {"name": slide.name, "error": error}
     return True, _("Every slide opens and decodes.")

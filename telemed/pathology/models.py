@@ -57,6 +57,8 @@ class Slide(models.Model):
     )
     blob = models.ForeignKey("storage.Blob", on_delete=models.PROTECT, related_name="+")
     name = models.CharField(_("file name"), max_length=200)
+    # For a zipped slide (MIRAX, DICOM WSI): the main file inside the archive.
+    entry = models.CharField(_("file in the archive"), max_length=500, blank=True)
     stain = models.CharField(_("stain"), max_length=64, blank=True)
     state = models.CharField(
         _("state"), max_length=12, choices=SlideState.choices, default=SlideState.REGISTERED
@@ -90,6 +92,11 @@ class Slide(models.Model):
     @property
     def sha256(self) -> str:
         return str(self.blob_id)
+
+    @property
+    def source(self) -> str:
+        """What ``telemed.pathology.slides`` opens: the blob, or the entry inside it."""
+        return f"{self.blob_id}:{self.entry}" if self.entry else str(self.blob_id)
 
     @property
     def pixels(self) -> int:

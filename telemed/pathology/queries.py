@@ -56,12 +56,13 @@ def get_slide(user: User, slide_id: int, *, audit_read: bool = True) -> Slide:
 
 
 def tile_source(user: User, slide_id: int) -> str:
-    """The SHA-256 of a slide's file for serving its tiles: the same scope as ``get_slide``
-    in one light query (no row, no join), and not audited (the opening was)."""
-    sha256 = visible_slides(user).filter(pk=slide_id).values_list("blob_id", flat=True).first()
-    if sha256 is None:
+    """A slide's ``source`` for serving its tiles: the same scope as ``get_slide`` in one
+    light query (no row, no join), and not audited (the opening was)."""
+    found = visible_slides(user).filter(pk=slide_id).values_list("blob_id", "entry").first()
+    if found is None:
         raise _denied(user, "pathology_slide", slide_id, "not in scope")
-    return str(sha256)
+    sha256, entry = found
+    return f"{sha256}:{entry}" if entry else str(sha256)
 
 
 def may_see_label(user: User) -> bool:

@@ -23,7 +23,7 @@ from telemed.consultations.states import TERMINAL, Kind
 from telemed.consultations.workflow import access, record_on_case
 from telemed.core import clock
 from telemed.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
-from telemed.pathology import geometry, queries, slides
+from telemed.pathology import archives, geometry, queries, slides
 from telemed.pathology.models import Annotation, KeyImage, Slide, SlideState
 from telemed.storage import services as storage
 from telemed.storage.base import Readable
@@ -86,7 +86,12 @@ def register_slide(
             gettext("The upload was incomplete: %(got)s of %(declared)s bytes arrived.")
             % {"got": blob.size, "declared": declared_size},
         )
-    info = slides.inspect(slides.local_path(blob.sha256))
+    path, entry = slides.local_path(blob.sha256), ""
+    if archives.is_zip(path):
+        # MIRAX and DICOM WSI come zipped: checked entry by entry, unpacked once.
+        entry = archives.main_entry(archives.extract(blob.sha256, path))
+        path = archives.entry_path(blob.sha256, path, entry)
+    info = slides.inspect(path)
     with transaction.atomic():
         locked = (
             Consultation.objects.unscoped("row lock on a case just read in scope")
@@ -105,6 +110,7 @@ def register_slide(
             institution_id=locked.requesting_institution_id,
             blob=blob,
             name=display_name,
+            entry=entry,
             stain=stain,
             state=SlideState.AVAILABLE,
             vendor=info.vendor,
@@ -227,7 +233,7 @@ def take_key_image(
             gettext("The region is outside the slide (%(w)s x %(h)s pixels).")
             % {"w": slide.width, "h": slide.height}
         )
-    data = slides.region(slide.sha256, x, y, width, height)
+    data = slides.region(slide.source, x, y, width, height)
     blob = storage.store(io.BytesIO(data), content_type="image/jpeg", name="key-image.jpeg")
     with transaction.atomic():
         image = KeyImage.objects.create(

@@ -14,6 +14,7 @@ eviction bounds it (files under var/ would need an eviction of their own).
 
 from __future__ import annotations
 
+import hashlib
 import io
 import math
 import os
@@ -197,6 +198,26 @@ def local_path(sha256: str) -> Path:
     return target
 
 
+def file_path(source: str) -> Path:
+    """The file OpenSlide opens for a slide's ``source``: its blob's SHA-256, or for a zipped
+    slide ``<sha256>:<entry>`` (the main file inside the unpacked archive)."""
+    sha256, _, entry = source.partition(":")
+    path = local_path(sha256)
+    if entry:
+        from telemed.pathology import archives
+
+        return archives.entry_path(sha256, path, entry)
+    return path
+
+
+def _key(source: str) -> str:
+    # Entry names may hold spaces or non-ASCII; cache keys and ETags get a digest instead.
+    sha256, _, entry = source.partition(":")
+    if not entry:
+        return sha256
+    return f"{sha256}-{hashlib.sha256(entry.encode()).hexdigest()[:16]}"
+
+
 # -- opened slides and their tiles -------------------------------------------------------
 
 
@@ -210,17 +231,17 @@ _opened: OrderedDict[str, Opened] = OrderedDict()
 _lock = threading.Lock()
 
 
-def opened(sha256: str) -> Opened:
+def opened(source: str) -> Opened:
     """The process's open handle on a slide (OpenSlide reads are thread-safe)."""
     with _lock:
-        found = _opened.get(sha256)
+        found = _opened.get(source)
         if found is not None:
-            _opened.move_to_end(sha256)
+            _opened.move_to_end(source)
             return found
-    slide = openslide.OpenSlide(str(local_path(sha256)))
+    slide = openslide.OpenSlide(str(file_path(source)))
     handle = Opened(slide, DeepZoomGenerator(slide, TILE_SIZE, OVERLAP, limit_bounds=True))
     with _lock:
-        _opened[sha256] = handle
+        _opened[source] = handle
         while len(_opened) > OPEN_SLIDES:
             # Dropped, not closed: a request in another thread may still be reading it.
             _opened.popitem(last=False)
@@ -233,12 +254,12 @@ def forget_opened() -> None:
         _opened.clear()
 
 
-def descriptor(sha256: str) -> str:
-    return opened(sha256).deepzoom.get_dzi(TILE_FORMAT)
+def descriptor(source: str) -> str:
+    return opened(source).deepzoom.get_dzi(TILE_FORMAT)
 
 
-def tile_etag(sha256: str, level: int, col: int, row: int) -> str:
-    return f'"{sha256[:32]}-{TILE_VERSION}-{level}-{col}-{row}"'
+def tile_etag(source: str, level: int, col: int, row: int) -> str:
+    return f'"{_key(source)}-{TILE_VERSION}-{level}-{col}-{row}"'
 
 
 def _jpeg(image: Image.Image, quality: int = JPEG_QUALITY) -> bytes:
@@ -247,13 +268,13 @@ def _jpeg(image: Image.Image, quality: int = JPEG_QUALITY) -> bytes:
     return out.getvalue()
 
 
-def tile(sha256: str, level: int, col: int, row: int) -> bytes:
+def tile(source: str, level: int, col: int, row: int) -> bytes:
     """One DeepZoom tile as JPEG bytes; NotFound with the valid range when out of range."""
-    key = f"pathology:tile:{sha256}:{TILE_VERSION}:{level}:{col}:{row}"
+    key = f"pathology:tile:{_key(source)}:{TILE_VERSION}:{level}:{col}:{row}"
     cached = cache.get(key)
     if cached is not None:
         return bytes(cached)
-    deepzoom = opened(sha256).deepzoom
+    deepzoom = opened(source).deepzoom
     if not 0 <= level < deepzoom.level_count:
         raise NotFound(
             gettext("There is no level %(level)s: levels are 0 to %(last)s.")
@@ -275,27 +296,27 @@ def tile(sha256: str, level: int, col: int, row: int) -> bytes:
     return data
 
 
-def thumbnail(sha256: str, side: int = THUMBNAIL_SIDE) -> bytes:
-    key = f"pathology:thumb:{sha256}:{side}"
+def thumbnail(source: str, side: int = THUMBNAIL_SIDE) -> bytes:
+    key = f"pathology:thumb:{_key(source)}:{side}"
     cached = cache.get(key)
     if cached is not None:
         return bytes(cached)
-    data = _jpeg(opened(sha256).slide.get_thumbnail((side, side)))
+    data = _jpeg(opened(source).slide.get_thumbnail((side, side)))
     cache.set(key, data, TILE_CACHE_SECONDS)
     return data
 
 
-def associated(sha256: str, name: str) -> bytes:
-    images = opened(sha256).slide.associated_images
+def associated(source: str, name: str) -> bytes:
+    images = opened(source).slide.associated_images
     if name not in ASSOCIATED or name not in set(images):
         raise NotFound(gettext("This slide has no %(name)s image.") % {"name": name})
     return _jpeg(images[name])
 
 
-def region(sha256: str, x: int, y: int, width: int, height: int) -> bytes:
+def region(source: str, x: int, y: int, width: int, height: int) -> bytes:
     """A level-0 region rendered to a JPEG no longer than REGION_SIDE on its long side,
     read from the level that needs the least scaling."""
-    slide = opened(sha256).slide
+    slide = opened(source).slide
     scale = max(width, height) / REGION_SIDE
     level = slide.get_best_level_for_downsample(max(scale, 1.0))
     downsample = slide.level_downsamples[level]
