@@ -93,6 +93,7 @@ def test_an_ecg_goes_live_to_two_experts_and_its_report_back(
         # The 12-lead viewer: 3 x 4 leads plus the rhythm strip, then one lead at 50 mm/s.
         a.locator("[data-testid=ecg-svg][data-layout='12'] polyline[data-lead]").nth(12).wait_for()
         assert a.locator("[data-testid=ecg-svg] polyline[data-lead]").count() == 13
+        screenshot(a, "ecg-12-lead.png")
         # Calipers: two clicks 20 mm apart at 25 mm/s measure 800 ms (75 bpm).
         a.click("[data-control=calipers]")
         svg = a.locator("[data-testid=ecg-svg]")
