@@ -94,9 +94,15 @@
       element.dataset.tilesFailed = String(+element.dataset.tilesFailed + 1);
     });
     viewer.addHandler("open-failed", function (event) {
-      // The API's reason, when there is one, instead of a blank viewer.
+      // The API's reason (a JSON 4xx), when there is one, instead of a blank viewer.
       errorBox.textContent = text.open_failed + " " + (event.message || "");
       errorBox.classList.remove("d-none");
+      fetch(element.dataset.dzi, { credentials: "same-origin" })
+        .then(function (r) { return r.ok ? null : r.json(); })
+        .then(function (data) {
+          if (data && data.message) errorBox.textContent = text.open_failed + " " + data.message;
+        })
+        .catch(function () { /* the generic sentence stays */ });
     });
 
     function toScreen(p) {
@@ -239,7 +245,11 @@
       }).catch(showError);
     });
 
-    viewer.addHandler("open", function () { load(); });
+    viewer.addHandler("open", function () {
+      load();
+      // Others' annotations appear without a reload (a light poll; drawing is not disturbed).
+      window.setInterval(function () { if (!drawing && !document.hidden) load(); }, 20000);
+    });
     viewer.addHandler("update-viewport", redraw);
     viewer.addHandler("resize", redraw);
   }
