@@ -57,6 +57,25 @@ def refusal(limit: int) -> dict[str, Any]:
     }
 
 
+# How a border that speaks a standard writes a refusal made before any of its views runs
+# (FHIR: an OperationOutcome), by path prefix: (status, refusal) -> (content type, body).
+Renderer = Callable[[int, dict[str, Any]], tuple[str, bytes]]
+_renderers: dict[str, Renderer] = {}
+
+
+def register_renderer(prefix: str, render: Renderer) -> None:
+    _renderers[prefix] = render
+
+
+def rendered(path: str, status: int, body: dict[str, Any]) -> tuple[str, bytes]:
+    """The refusal ``body`` (``{"error", "message", ...}``) as the path's border writes it;
+    plain JSON unless an app registered a renderer for the path."""
+    matches = [prefix for prefix in _renderers if path.startswith(prefix)]
+    if matches:
+        return _renderers[max(matches, key=len)](status, body)
+    return "application/json", json.dumps(body).encode()
+
+
 class BodySizeGuard:
     """ASGI middleware: answer 413 by the Content-Length header, before receiving the body."""
 
@@ -71,15 +90,16 @@ class BodySizeGuard:
     ) -> None:
         if scope.get("type") == "http":
             headers = dict(scope.get("headers") or ())
-            limit = too_large(str(scope.get("path", "")), headers.get(b"content-length"))
+            path = str(scope.get("path", ""))
+            limit = too_large(path, headers.get(b"content-length"))
             if limit is not None:
-                body = json.dumps(refusal(limit)).encode()
+                content_type, body = rendered(path, 413, refusal(limit))
                 await send(
                     {
                         "type": "http.response.start",
                         "status": 413,
                         "headers": [
-                            (b"content-type", b"application/json"),
+                            (b"content-type", content_type.encode()),
                             (b"content-length", str(len(body)).encode()),
                             (b"connection", b"close"),
                         ],

@@ -5,9 +5,15 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from django.conf import settings
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse
 
 from telemed.core import body_limits, context
+
+
+def refuse(request: HttpRequest, status: int, body: dict[str, object]) -> HttpResponse:
+    """A refusal at the border, written as the path's border writes errors."""
+    content_type, content = body_limits.rendered(request.path, status, body)
+    return HttpResponse(content, status=status, content_type=content_type)
 
 
 class RequestSizeLimitMiddleware:
@@ -20,12 +26,12 @@ class RequestSizeLimitMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponse:
         declared = request.META.get("CONTENT_LENGTH") or ""
         if declared and not declared.strip().isdigit():
-            return JsonResponse(
-                {"error": "bad_request", "message": "Invalid Content-Length"}, status=400
+            return refuse(
+                request, 400, {"error": "bad_request", "message": "Invalid Content-Length"}
             )
         limit = body_limits.too_large(request.path, declared)
         if limit is not None:
-            return JsonResponse(body_limits.refusal(limit), status=413)
+            return refuse(request, 413, body_limits.refusal(limit))
         return self.get_response(request)
 
 
@@ -45,9 +51,10 @@ class NulByteGuardMiddleware:
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         if self._has_nul(request):
-            return JsonResponse(
+            return refuse(
+                request,
+                400,
                 {"error": "bad_request", "message": "The request contains a NUL character"},
-                status=400,
             )
         return self.get_response(request)
 

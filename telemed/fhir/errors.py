@@ -89,3 +89,16 @@ def outcome_ok(message: str) -> dict[str, Any]:
         "resourceType": "OperationOutcome",
         "issue": [{"severity": "information", "code": "informational", "diagnostics": message}],
     }
+
+
+# The issue type of a refusal made at the platform's border, before the FHIR views run.
+_BORDER_CODES = {413: "too-costly", 400: "invalid"}
+
+
+def border_outcome(status: int, refusal: dict[str, Any]) -> tuple[str, bytes]:
+    """A border refusal (a body over the limit, a NUL character) as an OperationOutcome;
+    registered for /fhir with ``telemed.core.body_limits.register_renderer``."""
+    import json
+
+    error = FhirError(status, _BORDER_CODES.get(status, "processing"), str(refusal["message"]))
+    return "application/fhir+json", json.dumps(error.outcome()).encode()

@@ -10,7 +10,7 @@ import pytest
 import uvicorn
 from django.core.cache import cache
 
-from telemed.core import jobs
+from telemed.core import jobs, listeners
 from telemed.core.management.commands.serve import serve
 from telemed.notifications.testing import run_async
 
@@ -60,9 +60,23 @@ def test_run_due_waits_one_interval_and_survives_failures(monkeypatch):
     cache.delete_many(["telemed-job:ok", "telemed-job:bad"])
 
 
-def test_serve_runs_the_jobs_beside_the_web_server(monkeypatch):
+def test_serve_runs_the_jobs_and_listeners_beside_the_web_server(monkeypatch):
     ran: list[str] = []
     monkeypatch.setattr(jobs, "_jobs", {"tick": jobs.Job("tick", 0.05, lambda: ran.append("t"))})
+
+    async def broken() -> None:
+        raise OSError("address already in use")
+
+    async def listening() -> None:
+        ran.append("listener")
+        await asyncio.Event().wait()  # until cancelled
+
+    # A listener that cannot start does not take the web server or the others down.
+    monkeypatch.setattr(
+        listeners,
+        "_listeners",
+        {"broken": listeners.Listener("broken", broken), "ok": listeners.Listener("ok", listening)},
+    )
     cache.delete("telemed-job:tick")
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
@@ -75,7 +89,7 @@ def test_serve_runs_the_jobs_beside_the_web_server(monkeypatch):
         task = asyncio.create_task(serve(config))
         for _ in range(100):
             await asyncio.sleep(0.05)
-            if ran:
+            if "t" in ran:
                 break
         # The web server answers meanwhile.
         reader, writer = await asyncio.open_connection("127.0.0.1", port)
@@ -90,4 +104,4 @@ def test_serve_runs_the_jobs_beside_the_web_server(monkeypatch):
 
     monkeypatch.setattr(jobs, "run_job", lambda job, exclusive=True: (job.run(), True)[1])
     run_async(scenario)
-    assert ran
+    assert "t" in ran and "listener" in ran

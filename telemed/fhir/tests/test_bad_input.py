@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import json
 
 from django.test import Client, override_settings
 
@@ -127,7 +128,17 @@ def test_an_oversized_body_is_413_and_not_read(his):
     big = make.patient()
     big["address"] = [{"text": "长" * 5000}]
     response = his.call("POST", "/fhir/Patient", big)
-    assert response.status_code == 413
+    # Refused at the border, before the FHIR views, and still an OperationOutcome.
+    assert "4096" in outcome(response, 413)
+    assert counts() == (0, 0)
+
+
+def test_a_nul_character_is_400_as_an_operation_outcome(his):
+    named = make.patient()
+    named["name"] = [{"text": "张\u0000三"}]
+    response = his.call("POST", "/fhir/Patient", json.dumps(named).replace("\\\\u0000", "\\u0000"))
+    assert response["Content-Type"].startswith("application/fhir+json")
+    assert "NUL" in outcome(response, 400)
     assert counts() == (0, 0)
 
 

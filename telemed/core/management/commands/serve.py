@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 from typing import Any
 
 import uvicorn
@@ -12,6 +13,8 @@ from django.conf import settings
 from django.core.management.base import BaseCommand
 
 from telemed.core import jobs, listeners
+
+logger = logging.getLogger(__name__)
 
 
 async def serve(
@@ -24,7 +27,7 @@ async def serve(
     if with_jobs:
         tasks.append(asyncio.create_task(jobs.run_forever()))
     if with_listeners:
-        tasks.extend(asyncio.create_task(each.serve()) for each in listeners.registered())
+        tasks.extend(asyncio.create_task(_listen(each)) for each in listeners.registered())
     try:
         await server.serve()
     finally:
@@ -33,6 +36,17 @@ async def serve(
         for task in tasks:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
+
+
+async def _listen(listener: listeners.Listener) -> None:
+    """One protocol listener; one that cannot start (its port taken) is logged and the web
+    server and the other listeners go on."""
+    try:
+        await listener.serve()
+    except asyncio.CancelledError:
+        raise
+    except Exception:
+        logger.exception("the %s listener stopped", listener.name)
 
 
 class Command(BaseCommand):
