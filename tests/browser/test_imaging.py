@@ -262,3 +262,26 @@ def test_the_requester_uploads_files_with_a_progress_bar(
         page.goto(f"{base}/imaging/")
         assert page.locator("[data-testid=study-row]").count() == 1
     assert ImagingStudy.objects.unscoped("test").get().instance_count == 2
+
+
+def test_imaging_pages_fit_a_phone(
+    browser, live_server, network, alice, no_second_factor, tmp_path
+):
+    from tests.browser.conftest import PHONE
+    from tests.browser.test_consultation_flow import no_horizontal_overflow
+
+    team = build_team(network, alice)
+    study = _receive(network, tmp_path)
+    case = imaging_case(team)
+    base = live_server.url
+    with signed_in(browser, base, "alice", PHONE) as page:
+        for path in (
+            "/imaging/",
+            f"/imaging/studies/{study.pk}/",
+            f"/imaging/studies/{study.pk}/viewer/",
+            "/imaging/upload/",
+            f"/imaging/cases/{case.pk}/",
+        ):
+            page.goto(f"{base}{path}")
+            page.wait_for_load_state()
+            assert no_horizontal_overflow(page), path
