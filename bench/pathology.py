@@ -5,9 +5,11 @@ One generated pyramidal TIFF (``BENCH_PATHOLOGY_SIZE``, default 8192x6144, JPEG 
 
 (a) ours: ``telemed serve`` in its own process (one uvicorn process, as ``make run``), the
     slide registered on a pathology case, tiles through the API with a bearer token (scope
-    check per tile, OpenSlide + DeepZoomGenerator, tiles cached in the Django cache);
+    check per tile, OpenSlide + DeepZoomGenerator, tiles cached in the Django cache); then
+    the same application under uvicorn with as many worker processes as iipsrv gets;
 (b) IIPImage from Debian (``iipimage-server``) behind lighttpd's FastCGI (``lighttpd``),
-    both started here with generated configurations, as many iipsrv processes as cores.
+    both started here with generated configurations, as many iipsrv processes as cores
+    (``BENCH_PATHOLOGY_IIP_PROCESSES``; 1 compares one process with one).
 
 ``BENCH_PATHOLOGY_TILES`` distinct tiles of the full-resolution level (default 400) are
 fetched by ``BENCH_PATHOLOGY_CLIENTS`` concurrent clients (default 16): once right after the
@@ -43,6 +45,8 @@ CLIENTS = int(os.environ.get("BENCH_PATHOLOGY_CLIENTS", "16"))
 START_SECONDS = 60.0
 HTTP_SECONDS = 30.0
 IIPSRV = "/usr/lib/iipimage-server/iipsrv.fcgi"
+# iipsrv processes behind lighttpd; ours is the one process of ``telemed serve``.
+IIP_PROCESSES = int(os.environ.get("BENCH_PATHOLOGY_IIP_PROCESSES", str(os.cpu_count() or 1)))
 
 
 def _free_port() -> int:
@@ -107,18 +111,25 @@ def _slide_on_a_case(path: Path) -> tuple[int, str]:
     return slide.pk, str(answer.json()["access_token"])
 
 
-def _start_ours(path: Path) -> Server:
-    slide_id, token = _slide_on_a_case(path)
+def _start_ours(slide_id: int, token: str, workers: int = 0) -> Server:
+    """``telemed serve`` (one process), or with ``workers`` uvicorn's worker processes on
+    the same ASGI application (the scaled-out shape, each with its own tile cache here)."""
     port = _free_port()
+    if workers:
+        command = [sys.executable, "-m", "uvicorn", "telemed.asgi:application"]
+        command += ["--host", "127.0.0.1", "--port", str(port), "--workers", str(workers)]
+        command += ["--lifespan", "off", "--log-level", "warning"]
+    else:
+        command = [sys.executable, "-m", "telemed.cli", "serve", "--port", str(port), "--no-jobs"]
     process = subprocess.Popen(
-        [sys.executable, "-m", "telemed.cli", "serve", "--port", str(port), "--no-jobs"],
+        command,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
         env={**os.environ, "DICOM_PORT": str(_free_port()), "MLLP_PORT": str(_free_port())},
     )
     base = f"http://127.0.0.1:{port}/api/pathology/slides/{slide_id}"
     return Server(
-        "ours",
+        f"ours_{workers}_workers" if workers else "ours",
         process,
         f"{base}/slide.dzi",
         base + "/slide_files/{level}/{col}_{row}.jpeg",
@@ -140,8 +151,8 @@ server.errorlog = "{workdir}/lighttpd-error.log"
 fastcgi.server = ("/fcgi-bin/iipsrv.fcgi" => ((
   "socket" => "{workdir}/iipsrv.sock",
   "check-local" => "disable",
-  "min-procs" => {os.cpu_count() or 1},
-  "max-procs" => {os.cpu_count() or 1},
+  "min-procs" => {IIP_PROCESSES},
+  "max-procs" => {IIP_PROCESSES},
   "bin-path" => "{IIPSRV}",
   "bin-environment" => (
     "FILESYSTEM_PREFIX" => "{path.parent}/",
@@ -225,9 +236,13 @@ def run() -> dict[str, Any]:
     results: dict[str, Any] = {}
     try:
         slide = testing.generic_tiff(workdir / "slide.tif", width, height)
-        ours = _start_ours(slide)
-        servers.append(ours)
-        results["ours"] = _measure(ours)
+        slide_id, token = _slide_on_a_case(slide)
+        for workers in (0, IIP_PROCESSES):
+            ours = _start_ours(slide_id, token, workers)
+            servers.append(ours)
+            results[ours.name] = _measure(ours)
+            _stop(ours.process)
+            servers.remove(ours)
         peer = _start_iipimage(slide, workdir)
         if peer is not None:
             servers.append(peer)
@@ -239,13 +254,15 @@ def run() -> dict[str, Any]:
     figures: dict[str, Any] = {
         "slide": f"{width}x{height} generic tiled TIFF, JPEG, 256 tiles",
         "clients": CLIENTS,
+        "iipsrv_processes": IIP_PROCESSES,
         **results,
     }
     if "iipimage" in results:
-        for phase in ("cold", "warm"):
-            figures[f"{phase}_tiles_per_s_ours_over_iipimage"] = _ratio(
-                results["ours"][phase]["tiles_per_s"], results["iipimage"][phase]["tiles_per_s"]
-            )
+        for name in [n for n in results if n.startswith("ours")]:
+            for phase in ("cold", "warm"):
+                figures[f"{phase}_tiles_per_s_{name}_over_iipimage"] = _ratio(
+                    results[name][phase]["tiles_per_s"], results["iipimage"][phase]["tiles_per_s"]
+                )
     else:
         figures["iipimage"] = "skipped: apt-get install -y iipimage-server lighttpd"
     return figures
