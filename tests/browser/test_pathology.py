@@ -1,6 +1,7 @@
 """An expert reads a pathology case's slide in a real browser, on a phone and on a tablet:
 the tiles load (none broken), zooming loads the finer levels, a rectangle drawn on the slide
-is saved, and the requesting doctor sees it on their own screen."""
+is saved, and the requesting doctor sees it on their own screen, then uploads a second
+slide from the page and sees both side by side."""
 
 from __future__ import annotations
 
@@ -70,4 +71,16 @@ def test_expert_reads_and_marks_a_slide(
         page.goto(url)
         page.locator("[data-testid=annotations] li[data-kind=rectangle]").wait_for()
         page.locator("svg.annotations polygon[data-kind=rectangle]").wait_for(state="attached")
+        # A second slide from the page's upload form: both then side by side, both tiled.
+        second = testing.generic_tiff(tmp_path / "level-2.tif", 1024, 768)
+        page.set_input_files("#slide-file", str(second))
+        page.fill("#slide-stain", "HE")
+        with page.expect_navigation():
+            page.click("#slide-upload button[type=submit]")
+        page.locator("[data-testid=slide]").nth(1).wait_for()
+        page.wait_for_function(
+            "[...document.querySelectorAll('.slide-viewer')].every(v => +v.dataset.tilesLoaded > 0)"
+        )
+        assert page.locator("[data-testid=slide]").count() == 2
+        assert page.locator("[data-testid=mpp-unknown]").count() == 1
         screenshot(page, "pathology-requester.png")
