@@ -17,6 +17,20 @@ class AttachForm(forms.Form):
     study = forms.IntegerField(label=_("Study"), min_value=1)
 
 
+class ImagingRequestForm(forms.Form):
+    """What is to be read, as DICOM codes (the service checks their form)."""
+
+    modality = forms.CharField(
+        label=_("Requested modality"), max_length=16, required=False, help_text=_("e.g. CT, MR, DX")
+    )
+    body_part = forms.CharField(
+        label=_("Requested body part"),
+        max_length=16,
+        required=False,
+        help_text=_("e.g. CHEST, HEAD, ABDOMEN"),
+    )
+
+
 class ReportForm(forms.Form):
     """Every field is optional here: the signing step says what is missing, so that the
     same rules hold for the page and the API."""

@@ -113,13 +113,18 @@ def test_an_imaging_case_from_received_study_to_read_report(
 ):
     team = build_team(network, alice)
     study = _receive(network, tmp_path)
-    case = imaging_case(team)
+    case = imaging_case(team, requested=False)
     base = live_server.url
 
-    # 1. The requester attaches the received study on the case's imaging page and submits.
+    # 1. The requester says what is to be read, attaches the received study on the case's
+    #    imaging page and submits.
     with signed_in(browser, base, "alice") as page:
         page.goto(f"{base}/consultations/{case.pk}/")
         page.click("[data-testid=imaging-panel] [data-testid=imaging-case-link]")
+        page.fill("#id_modality", "CT")
+        page.fill("#id_body_part", "CHEST")
+        page.click("[data-testid=request-save]")
+        page.locator("[data-testid=attach-form]").wait_for()
         page.check(f"[data-testid=candidate-{study.pk}]")
         page.click("[data-testid=attach-submit]")
         page.locator("[data-testid=study-summary]").wait_for()

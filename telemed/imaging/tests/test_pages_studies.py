@@ -25,8 +25,9 @@ def client_for(user) -> Client:
     return client
 
 
-def imaging_case(team: Team, record: str = "A-0001") -> Consultation:
-    """A draft imaging case of the requester's patient, asking for a CT of the chest."""
+def imaging_case(team: Team, record: str = "A-0001", *, requested: bool = True) -> Consultation:
+    """A draft imaging case of the requester's patient, asking (if ``requested``) for a CT
+    of the chest."""
     patient = register(team.requester, "张秀英", record).patient
     fields = {"kind", "clinical_summary", "question", "wanted_specialty", "consent_confirmed"}
     case = consultations.create_draft(
@@ -41,7 +42,8 @@ def imaging_case(team: Team, record: str = "A-0001") -> Consultation:
             fields_set=fields,
         ),
     )
-    ImagingRequest.objects.create(consultation=case, modality="CT", body_part="CHEST")
+    if requested:
+        ImagingRequest.objects.create(consultation=case, modality="CT", body_part="CHEST")
     return case
 
 
@@ -134,6 +136,26 @@ def test_attaching_what_is_not_yours_or_too_late_changes_nothing(team, study, ne
     assert 'data-testid="error"' in late.content.decode()
     assert 'data-testid="attach-form"' not in late.content.decode()
     assert not CaseStudy.objects.exists()
+
+
+def test_the_requester_says_what_is_to_be_read(team, charlie):
+    case = imaging_case(team, requested=False)
+    client = client_for(team.requester)
+    url = f"/imaging/cases/{case.pk}/"
+    bad = client.post(url, {"intent": "request", "modality": "C/T", "body_part": "chest"})
+    assert bad.status_code == 422 and 'data-testid="error"' in bad.content.decode()
+    assert not ImagingRequest.objects.exists()
+    outsider = client_for(charlie).post(url, {"intent": "request", "modality": "CT"})
+    assert outsider.status_code == 404 and not ImagingRequest.objects.exists()
+    answer = client.post(url, {"intent": "request", "modality": "ct", "body_part": "chest"})
+    assert answer.status_code == 302
+    wanted = ImagingRequest.objects.get(consultation=case)
+    assert (wanted.modality, wanted.body_part) == ("CT", "CHEST")
+    consultations.submit(team.requester, case.pk)
+    late = client.post(url, {"intent": "request", "modality": "MR"})
+    assert late.status_code == 409
+    assert ImagingRequest.objects.get(consultation=case).modality == "CT"
+    assert 'data-testid="requested"' in client.get(url).content.decode()
 
 
 def test_imaging_pages_refuse_a_case_of_another_kind(team):

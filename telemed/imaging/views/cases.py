@@ -16,7 +16,8 @@ from telemed.consultations.views.common import failure, load
 from telemed.consultations.workflow import allowed_actions
 from telemed.core.errors import DomainError, NotFound
 from telemed.imaging import queries, services
-from telemed.imaging.forms import AttachForm
+from telemed.imaging.forms import AttachForm, ImagingRequestForm
+from telemed.imaging.models import ImagingRequest
 from telemed.imaging.report import parse
 from telemed.imaging.views.common import case_studies
 from telemed.web.access import page, signed_in
@@ -71,18 +72,34 @@ def case_panel(request: HttpRequest, consultation_id: int) -> HttpResponse:
 
 @page("imaging:case")
 def case_detail(request: HttpRequest, consultation_id: int) -> HttpResponse:
+    """The case's studies; the requester also says what is to be read and attaches studies
+    (one form each, told apart by ``intent``)."""
     user = signed_in(request)
     consultation = imaging_case(request, consultation_id)
+    wanted = ImagingRequest.objects.filter(consultation=consultation).first()
     form = AttachForm()
+    request_form = ImagingRequestForm(
+        initial={"modality": wanted.modality, "body_part": wanted.body_part} if wanted else None
+    )
     status = 200
     error = ""
     if request.method == "POST":
-        form = AttachForm(request.POST)
         status = 422
-        if form.is_valid():
+        setting = request.POST.get("intent") == "request"
+        bound: AttachForm | ImagingRequestForm
+        if setting:
+            bound = request_form = ImagingRequestForm(request.POST)
+        else:
+            bound = form = AttachForm(request.POST)
+        if bound.is_valid():
             try:
-                study = queries.get_study(user, form.cleaned_data["study"])
-                services.attach_study(user, consultation, study)
+                if isinstance(bound, ImagingRequestForm):
+                    services.set_request(user, consultation, **bound.cleaned_data)
+                    done = _("What is to be read is saved.")
+                else:
+                    study = queries.get_study(user, bound.cleaned_data["study"])
+                    services.attach_study(user, consultation, study)
+                    done = _("The study is attached to the case.")
             except NotFound:
                 form.add_error("study", _("No such study among yours."))
                 status = 404
@@ -90,10 +107,14 @@ def case_detail(request: HttpRequest, consultation_id: int) -> HttpResponse:
                 error = failure(problem)
                 status = problem.status
             else:
-                messages.success(request, _("The study is attached to the case."))
+                messages.success(request, done)
                 return redirect("imaging:case", consultation_id=consultation.pk)
     context = _context(request, consultation)
-    context["form"] = form
-    context["error"] = error
-    context["candidates"] = _candidates(request, consultation) if context["may_attach"] else []
+    context.update(
+        form=form,
+        request_form=request_form,
+        wanted=wanted,
+        error=error,
+        candidates=_candidates(request, consultation) if context["may_attach"] else [],
+    )
     return render(request, "imaging/case.html", context, status=status)
