@@ -18,7 +18,7 @@ from django.views.decorators.http import require_POST
 from telemed.accounts.models import Role, User
 from telemed.consultations.states import Urgency
 from telemed.core.errors import DomainError, NotFound, ValidationFailed
-from telemed.ecg import analysis_view, pdf, present, queries, reports, services
+from telemed.ecg import analysis_view, pdf, pools, present, queries, reports, services
 from telemed.patients import queries as patient_queries
 
 READERS = frozenset(
@@ -57,10 +57,17 @@ def _user(request: HttpRequest) -> User:
 def worklist(request: HttpRequest) -> HttpResponse:
     user = _user(request)
     rows = [present.row(case) for case in queries.worklist(user)]
+    is_expert = user.role == Role.EXPERT
     return render(
         request,
         "ecg/worklist.html",
-        {"rows": rows, "is_expert": user.role == Role.EXPERT, "can_send": user.role in SENDERS},
+        {
+            "rows": rows,
+            "is_expert": is_expert,
+            # An empty list means something else when the expert is not on duty anywhere.
+            "off_duty": is_expert and not pools.on_duty_pool_ids(user.pk),
+            "can_send": user.role in SENDERS,
+        },
     )
 
 

@@ -114,3 +114,14 @@ def test_the_consultation_pages_show_an_ecg_case_too(client, world):
     client.logout()
     sign_in(client, world.experts[0])
     assert client.get(f"/consultations/{case.pk}/").status_code == 200
+
+
+def test_an_off_duty_expert_is_told_why_the_list_is_empty(client, world):
+    send(world)
+    sign_in(client, world.off_duty)
+    page = client.get("/ecg/")
+    assert b'data-testid="ecg-off-duty"' in page.content
+    assert b'data-testid="ecg-row"' not in page.content
+    client.logout()
+    sign_in(client, world.experts[0])
+    assert b'data-testid="ecg-off-duty"' not in client.get("/ecg/").content
