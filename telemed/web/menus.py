@@ -55,6 +55,18 @@ QUALITY_CONTROL = frozenset({Role.QUALITY_CONTROL})
 MANAGERS = frozenset({Role.CONSULTATION_MANAGER})
 EXPERTS = frozenset({Role.EXPERT})
 OVERDUE_READERS = frozenset({Role.CONSULTATION_MANAGER, Role.SUPERVISOR, Role.QUALITY_CONTROL})
+# Imaging studies: the sending institution's staff, regional staff, and experts (who see
+# only the studies of cases assigned to them; the study query decides).
+IMAGING_STUDY_READERS = frozenset(
+    {
+        Role.REQUESTING_DOCTOR,
+        Role.EXPERT,
+        Role.QUALITY_CONTROL,
+        Role.CONSULTATION_MANAGER,
+        Role.SUPERVISOR,
+        Role.ADMINISTRATOR,
+    }
+)
 
 
 @dataclass(frozen=True)
@@ -106,6 +118,28 @@ PAGES: tuple[Page, ...] = (
             ("schedule", _("Schedule"), MANAGERS),
             ("conclude", _("Conclusion"), EXPERTS),
             ("amend", _("Amend the conclusion"), EXPERTS),
+        )
+    ),
+    # Imaging: the received studies (the scoped study query decides the rows), and the
+    # imaging pages of a case, under "Consultations".
+    Page(
+        "imaging:studies",
+        _("Received studies"),
+        IMAGING_STUDY_READERS,
+        menu_roles=REQUESTERS,
+    ),
+    *(
+        Page(f"imaging:{name}", label, roles, in_menu=False, section=section)
+        for name, label, roles, section in (
+            ("upload", _("Upload files"), REQUESTERS, "imaging:studies"),
+            ("study", _("Study"), IMAGING_STUDY_READERS, "imaging:studies"),
+            ("study_viewer", _("Viewer"), IMAGING_STUDY_READERS, "imaging:studies"),
+            ("case", _("Imaging"), CASE_READERS, "consultations:list"),
+            ("case_panel", _("Imaging"), CASE_READERS, "consultations:list"),
+            ("case_viewer", _("Viewer"), CASE_READERS, "consultations:list"),
+            ("report", _("Imaging report"), EXPERTS, "consultations:list"),
+            ("amend", _("Amend the report"), EXPERTS, "consultations:list"),
+            ("report_pdf", _("Imaging report"), CASE_READERS, "consultations:list"),
         )
     ),
     # The day's board (今日会诊安排; the scoped board query decides its rows) and the
