@@ -11,8 +11,9 @@ class PathologyConfig(AppConfig):
         # The pathology kind's step policy (QC with the slides' automatic checks), and the
         # upload prefix's own body limit: slides are gigabytes, streamed to the blob store.
         from telemed.core import body_limits
-        from telemed.pathology import kinds, slides
+        from telemed.pathology import kinds, slides, tus
         from telemed.pathology.views import UPLOAD_PREFIX
 
         kinds.register_policy()
         body_limits.register(UPLOAD_PREFIX, slides.max_bytes)
+        body_limits.register(tus.PREFIX, slides.max_bytes)

@@ -165,3 +165,53 @@ class KeyImage(models.Model):
 
     def __str__(self) -> str:
         return f"key image {self.pk} of {self.slide_id}"
+
+
+class UploadState(models.TextChoices):
+    OPEN = "open", _("In progress")
+    DONE = "done", _("Done")
+    FAILED = "failed", _("Failed")
+
+
+class SlideUploadQuerySet(PatientDataQuerySet):
+    def visible_to(self, user: User | None) -> Self:
+        """Only its uploader sees an upload, and only while they still see its case."""
+        from telemed.consultations.models import Consultation
+
+        if user is None or not user.is_authenticated:
+            return self.none().mark_scoped()
+        return self.filter(
+            uploader=user, consultation__in=Consultation.objects.visible_to(user)
+        ).mark_scoped()
+
+
+class SlideUpload(models.Model):
+    """A resumable (tus) upload of a slide file; its bytes so far lie under var/ until the
+    last chunk arrives, then the file is verified, stored and registered as a ``Slide``."""
+
+    id = models.UUIDField(primary_key=True, editable=False)
+    consultation = models.ForeignKey(
+        "consultations.Consultation", on_delete=models.CASCADE, related_name="+"
+    )
+    uploader = models.ForeignKey("accounts.User", on_delete=models.CASCADE, related_name="+")
+    name = models.CharField(_("file name"), max_length=200)
+    stain = models.CharField(_("stain"), max_length=64, blank=True)
+    length = models.PositiveBigIntegerField(_("size in bytes"))
+    offset = models.PositiveBigIntegerField(default=0)
+    expected_sha256 = models.CharField(max_length=64, blank=True)
+    state = models.CharField(max_length=8, choices=UploadState.choices, default=UploadState.OPEN)
+    failure_reason = models.CharField(_("reason"), max_length=300, blank=True)
+    slide = models.ForeignKey(
+        Slide, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(default=clock.now, editable=False)
+
+    objects = SlideUploadQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["created_at"]
+        verbose_name = _("slide upload")
+        verbose_name_plural = _("slide uploads")
+
+    def __str__(self) -> str:
+        return f"{self.name} {self.offset}/{self.length}"

@@ -35,7 +35,9 @@ if TYPE_CHECKING:
 STAIN_MAX = 64
 
 
-def _check_may_add(actor: User, consultation: Consultation) -> None:
+def check_may_add(actor: User, consultation: Consultation) -> None:
+    """A pathology case that the actor may add slides to (409 for another kind, 403 for
+    someone not on it or a case that is over)."""
     if consultation.kind != Kind.PATHOLOGY:
         raise Conflict(
             gettext("Consultation %(number)s is not a pathology case: slides go on those.")
@@ -62,12 +64,14 @@ def register_slide(
     *,
     declared_size: int | None = None,
     stain: str = "",
+    expected_sha256: str | None = None,
 ) -> Slide:
     """Stream a slide file onto a pathology case and register it. 404 outside the actor's
     scope, 403 for someone not on the case, 409 for a case of another kind, 413 over the
-    size or pixel limit, 415 for a format OpenSlide does not read, 422 for a damaged file."""
+    size or pixel limit, 415 for a format OpenSlide does not read, 422 for a damaged file
+    (or one that does not hash to ``expected_sha256``)."""
     consultation = access(actor, consultation_id)
-    _check_may_add(actor, consultation)
+    check_may_add(actor, consultation)
     limit = slides.max_bytes()
     if declared_size is not None and declared_size > limit:
         raise BlobTooLarge(
@@ -77,7 +81,11 @@ def register_slide(
     stain = stain.strip()[:STAIN_MAX]
     display_name = clean_name(name)
     blob = storage.store(
-        stream, content_type="application/octet-stream", name=display_name, max_bytes=limit
+        stream,
+        content_type="application/octet-stream",
+        name=display_name,
+        max_bytes=limit,
+        expected_sha256=expected_sha256,
     )
     if blob.size == 0:
         raise ValidationFailed(gettext("The file is empty."))
@@ -98,7 +106,7 @@ def register_slide(
             .select_for_update()
             .get(pk=consultation.pk)
         )
-        _check_may_add(actor, locked)
+        check_may_add(actor, locked)
         if (
             Slide.objects.unscoped("duplicate check on a locked case")
             .filter(consultation=locked, blob=blob)

@@ -256,6 +256,71 @@
 
   document.querySelectorAll(".slide-viewer").forEach(setUp);
 
+  // Uploads go through the hub's tus endpoint in pieces: a dropped link or a reload resumes
+  // from the offset the hub reports (the upload's address is kept in localStorage).
+  const CHUNK = 4 * 1024 * 1024;
+  const TUS = { "Tus-Resumable": "1.0.0", "X-CSRFToken": csrf };
+
+  function b64(value) {
+    return btoa(String.fromCharCode.apply(null, new TextEncoder().encode(String(value))));
+  }
+
+  function reason(response) {
+    return response.json().then(function (d) { return d.message || response.statusText; },
+      function () { return response.statusText; });
+  }
+
+  async function tusUpload(form, file, stain, progress) {
+    const memo = "tus:" + form.dataset.consultation + ":" + file.name + ":" + file.size + ":" + file.lastModified;
+    let location = window.localStorage.getItem(memo);
+    let offset = 0;
+    if (location) {
+      const head = await fetch(location, { method: "HEAD", headers: TUS, credentials: "same-origin" });
+      if (head.ok) offset = +head.headers.get("Upload-Offset");
+      else location = null;
+    }
+    if (!location) {
+      const meta = ["consultation " + b64(form.dataset.consultation), "filename " + b64(file.name)];
+      if (stain) meta.push("stain " + b64(stain));
+      const created = await fetch(form.dataset.tus, {
+        method: "POST", credentials: "same-origin",
+        headers: Object.assign({ "Upload-Length": String(file.size), "Upload-Metadata": meta.join(",") }, TUS),
+      });
+      if (created.status !== 201) throw new Error(await reason(created));
+      location = created.headers.get("Location");
+      window.localStorage.setItem(memo, location);
+    }
+    let failures = 0;
+    while (true) {
+      progress.value = file.size ? (100 * offset) / file.size : 100;
+      let answer;
+      try {
+        answer = await fetch(location, {
+          method: "PATCH", credentials: "same-origin",
+          headers: Object.assign({ "Content-Type": "application/offset+octet-stream", "Upload-Offset": String(offset) }, TUS),
+          body: file.slice(offset, Math.min(offset + CHUNK, file.size)),
+        });
+      } catch (e) {
+        answer = null;
+      }
+      if (answer && answer.status === 204) {
+        failures = 0;
+        offset = +answer.headers.get("Upload-Offset");
+        if (answer.headers.get("X-Slide-Id")) { window.localStorage.removeItem(memo); return; }
+        continue;
+      }
+      if (answer && answer.status >= 400 && answer.status < 500 && answer.status !== 409) {
+        window.localStorage.removeItem(memo);
+        throw new Error(await reason(answer));
+      }
+      // The link dropped (or a stale offset): ask where the hub is, wait a little, go on.
+      if (++failures > 8) throw new Error(text.upload_failed);
+      await new Promise(function (done) { window.setTimeout(done, 500 * failures); });
+      const head = await fetch(location, { method: "HEAD", headers: TUS, credentials: "same-origin" }).catch(function () { return null; });
+      if (head && head.ok) offset = +head.headers.get("Upload-Offset");
+    }
+  }
+
   const form = document.getElementById("slide-upload");
   if (form) {
     form.addEventListener("submit", function (event) {
@@ -264,22 +329,11 @@
       if (!file) return;
       const progress = document.getElementById("slide-progress");
       const error = document.getElementById("slide-upload-error");
-      const request = new XMLHttpRequest();
-      request.open("POST", form.dataset.url);
-      request.setRequestHeader("X-CSRFToken", csrf);
-      request.setRequestHeader("Content-Type", "application/octet-stream");
-      request.setRequestHeader("X-File-Name", encodeURIComponent(file.name));
-      request.setRequestHeader("X-Slide-Stain", encodeURIComponent(document.getElementById("slide-stain").value));
+      error.textContent = "";
       progress.classList.remove("d-none");
-      request.upload.onprogress = function (e) { if (e.lengthComputable) progress.value = (100 * e.loaded) / e.total; };
-      request.onload = function () {
-        if (request.status === 201) { window.location.reload(); return; }
-        let message = request.statusText;
-        try { message = JSON.parse(request.responseText).message; } catch (e) { /* not JSON */ }
-        error.textContent = message;
-      };
-      request.onerror = function () { error.textContent = text.upload_failed; };
-      request.send(file);
+      tusUpload(form, file, document.getElementById("slide-stain").value, progress)
+        .then(function () { window.location.reload(); })
+        .catch(function (e) { error.textContent = e.message; });
     });
   }
 })();
