@@ -51,6 +51,18 @@ class KindPolicy:
     # The kind arrives through an intake of its own (an ECG upload, a device) rather than the
     # consultation request form, which then does not offer it.
     own_intake: bool = False
+    # The kind's own pages for writing and amending its signed report (URL names taking the
+    # consultation id: an imaging report has technique, findings and impression); the case
+    # page's sign and amend buttons lead there, and the generic conclusion form sends there.
+    report_page: str = ""
+    amend_page: str = ""
+
+    def sign_url(self, consultation_id: int, *, amending: bool = False) -> str:
+        from django.urls import reverse
+
+        own = self.amend_page if amending else self.report_page
+        generic = "consultations:amend" if amending else "consultations:conclude"
+        return reverse(own or generic, args=[consultation_id])
     may_claim: Callable[[User, Consultation], bool] | None = None
 
 

@@ -159,6 +159,8 @@ def _same_name(dicom_name: str, name: str, pinyin: str) -> bool:
 
 IMAGING = KindPolicy(
     kind=Kind.IMAGING,
+    report_page="imaging:report",
+    amend_page="imaging:amend",
     checklist=(
         ChecklistItem("images_diagnostic", gettext_lazy("Image quality is diagnostic")),
         ChecklistItem(

@@ -88,9 +88,12 @@ def case_context(
     }
     record = pages.record_of(consultation)
     may_feedback = pages.may_give_feedback(user, consultation)
+    policy = policy_for(consultation.kind)
     return {
         "consultation": consultation,
-        "policy": policy_for(consultation.kind),
+        "policy": policy,
+        "conclude_url": policy.sign_url(consultation.pk),
+        "amend_url": policy.sign_url(consultation.pk, amending=True),
         "actions": actions,
         "reason_forms": reason_forms,
         "record": record,

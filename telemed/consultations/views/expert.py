@@ -9,6 +9,7 @@ from django.utils.translation import gettext as _
 
 from telemed.consultations import pages, services
 from telemed.consultations.forms import AmendmentForm, ConclusionForm
+from telemed.consultations.policies import policy_for
 from telemed.consultations.views.common import failure, load, not_now, place_error
 from telemed.consultations.workflow import allowed_actions
 from telemed.core.errors import DomainError, NotFound
@@ -28,6 +29,9 @@ def amend(request: HttpRequest, consultation_id: int) -> HttpResponse:
 def _sign(request: HttpRequest, consultation_id: int, *, amending: bool) -> HttpResponse:
     user = signed_in(request)
     consultation = load(user, consultation_id)
+    own_page = policy_for(consultation.kind).sign_url(consultation_id, amending=amending)
+    if own_page != request.path:
+        return redirect(own_page)  # the kind writes its report on a page of its own
     action = "amend" if amending else "conclude"
     if request.method != "POST" and action not in allowed_actions(user, consultation):
         return not_now(

@@ -131,3 +131,12 @@ def test_an_amendment_is_a_new_signed_version_with_its_reason(team, case):
     assert report.parse(latest).impression == amended["impression"]
     assert "复核" in latest.signed_text and signing.signature_holds(latest)
     assert client_for(team.requester).get(url).status_code == 404
+
+
+def test_the_case_page_leads_to_the_imaging_report_not_the_generic_form(team, case):
+    expert = client_for(team.expert)
+    page = expert.get(f"/consultations/{case.pk}/").content.decode()
+    assert f'href="/imaging/cases/{case.pk}/report/" data-testid="action-conclude"' in page
+    generic = expert.get(f"/consultations/{case.pk}/conclusion/")
+    assert generic.status_code == 302 and generic["Location"] == f"/imaging/cases/{case.pk}/report/"
+    assert _state(case) == State.ASSIGNED
