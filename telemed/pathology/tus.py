@@ -224,3 +224,30 @@ def _finish(upload: SlideUpload, path: Path) -> HttpResponse:
     response = _headers(HttpResponse(status=204), Upload_Offset=str(upload.length))
     response["X-Slide-Id"] = str(slide.pk)
     return response
+
+
+DEFAULT_ABANDONED_AFTER = 7 * 24 * 3600
+
+
+def sweep_abandoned() -> int:
+    """End uploads that received nothing for ``PATHOLOGY_UPLOAD_ABANDONED_SECONDS`` (a
+    week): their partial file is removed and they answer 410 from then on."""
+    import datetime as dt
+
+    seconds = int(getattr(settings, "PATHOLOGY_UPLOAD_ABANDONED_SECONDS", DEFAULT_ABANDONED_AFTER))
+    cutoff = clock.now().timestamp() - seconds
+    ended = 0
+    stale = SlideUpload.objects.unscoped("system sweep of abandoned uploads").filter(
+        state=UploadState.OPEN, created_at__lt=clock.now() - dt.timedelta(seconds=seconds)
+    )
+    for upload in stale:
+        path = part_path(upload)
+        # The creation time alone would end a slow upload still arriving: look at the file.
+        if path.exists() and path.stat().st_mtime >= cutoff:
+            continue
+        path.unlink(missing_ok=True)
+        SlideUpload.objects.filter(pk=upload.pk).update(
+            state=UploadState.FAILED, failure_reason="abandoned: nothing arrived for too long"
+        )
+        ended += 1
+    return ended

@@ -84,3 +84,22 @@ def test_refusals(client, alice, charlie, case, svs: Path, settings) -> None:
     assert not Slide.objects.visible_to(alice).exists()
     settings.PATHOLOGY_MAX_BYTES = 100
     assert _create(client, case, data).status_code == 413
+
+
+def test_abandoned_uploads_are_swept(client, alice, case, svs: Path, settings) -> None:
+    import datetime as dt
+    import os
+
+    from telemed.core import clock
+
+    sign_in(client, alice)
+    location = _create(client, case, svs.read_bytes())["Location"]
+    _patch(client, location, 0, b"II*\x00")
+    upload = SlideUpload.objects.visible_to(alice).get()
+    assert tus.sweep_abandoned() == 0
+    old = (clock.now() - dt.timedelta(days=8)).timestamp()
+    os.utime(tus.part_path(upload), (old, old))
+    SlideUpload.objects.visible_to(alice).update(created_at=clock.now() - dt.timedelta(days=8))
+    assert tus.sweep_abandoned() == 1
+    assert not tus.part_path(upload).exists()
+    assert client.head(location, headers=TUS).status_code == 410
