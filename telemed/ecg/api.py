@@ -14,7 +14,14 @@ from ninja.files import UploadedFile
 from telemed.accounts.models import User
 from telemed.core.errors import ValidationFailed
 from telemed.ecg import present, queries, reports, services
-from telemed.ecg.schemas import CaseOut, CaseRowOut, ReleaseIn, ReleaseOut, ReportIn, ReportOut
+from telemed.ecg.schemas import (
+    EcgCaseOut,
+    EcgCaseRowOut,
+    EcgReleaseIn,
+    EcgReleaseOut,
+    EcgReportIn,
+    EcgReportOut,
+)
 from telemed.patients import queries as patient_queries
 
 router = Router(tags=["ecg"])
@@ -27,7 +34,7 @@ def _user(request: HttpRequest) -> User:
 
 @router.post(
     "/cases",
-    response={201: CaseOut},
+    response={201: EcgCaseOut},
     summary="Send an ECG (multipart: one or more files; WFDB: the .hea and its .dat). "
     "It is read, measured and submitted to your site's ECG pool in one step.",
 )
@@ -66,12 +73,12 @@ def submit(
     return Status(201, present.detail(user, case))
 
 
-@router.get("/worklist", response=list[CaseRowOut], summary="The pool worklist: critical first")
+@router.get("/worklist", response=list[EcgCaseRowOut], summary="The pool worklist: critical first")
 def worklist(request: HttpRequest) -> list[dict[str, Any]]:
     return [present.row(case) for case in queries.worklist(_user(request))]
 
 
-@router.get("/cases/{int:consultation_id}", response=CaseOut, summary="One ECG case")
+@router.get("/cases/{int:consultation_id}", response=EcgCaseOut, summary="One ECG case")
 def case(request: HttpRequest, consultation_id: int) -> dict[str, Any]:
     user = _user(request)
     return present.detail(user, queries.get_case(user, consultation_id))
@@ -100,7 +107,7 @@ def samples(
 
 @router.post(
     "/cases/{int:consultation_id}/claim",
-    response=CaseOut,
+    response=EcgCaseOut,
     summary="Take the ECG from the pool; 409 with taken_by when someone was first",
 )
 def claim(request: HttpRequest, consultation_id: int) -> dict[str, Any]:
@@ -111,20 +118,20 @@ def claim(request: HttpRequest, consultation_id: int) -> dict[str, Any]:
 
 @router.post(
     "/cases/{int:consultation_id}/release",
-    response=ReleaseOut,
+    response=EcgReleaseOut,
     summary="Give a claimed ECG back to its pool",
 )
-def release(request: HttpRequest, consultation_id: int, body: ReleaseIn) -> dict[str, Any]:
+def release(request: HttpRequest, consultation_id: int, body: EcgReleaseIn) -> dict[str, Any]:
     case = services.release(_user(request), consultation_id, body.reason)
     return {"id": case.pk, "state": case.state}  # the claimer no longer sees the rest
 
 
 @router.post(
     "/cases/{int:consultation_id}/report",
-    response={201: ReportOut},
+    response={201: EcgReportOut},
     summary="Sign the report (the case's conclusion); the requester is told at once",
 )
-def report(request: HttpRequest, consultation_id: int, body: ReportIn) -> Status[dict[str, Any]]:
+def report(request: HttpRequest, consultation_id: int, body: EcgReportIn) -> Status[dict[str, Any]]:
     user = _user(request)
     reports.sign_report(
         user,

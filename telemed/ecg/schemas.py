@@ -13,12 +13,12 @@ class Strict(Schema):
     model_config = ConfigDict(extra="forbid")
 
 
-class PersonOut(Schema):
+class EcgPersonOut(Schema):
     id: int
     name: str
 
 
-class CaseRowOut(Schema):
+class EcgCaseRowOut(Schema):
     """One worklist row: no patient name, enough to choose what to read first."""
 
     id: int
@@ -36,11 +36,11 @@ class CaseRowOut(Schema):
     heart_rate: float | None
     flags: list[str]
     flag_labels: list[str]
-    claimed_by: PersonOut | None
+    claimed_by: EcgPersonOut | None
     url: str
 
 
-class ReportOut(Schema):
+class EcgReportOut(Schema):
     version: int
     findings: str
     diagnosis: str
@@ -48,13 +48,13 @@ class ReportOut(Schema):
     recommendations: str
     phrases: list[str]
     measurements: dict[str, float | None]
-    signed_by: PersonOut
+    signed_by: EcgPersonOut
     signed_at: dt.datetime
     text_sha256: str
     pdf_url: str
 
 
-class CaseOut(CaseRowOut):
+class EcgCaseOut(EcgCaseRowOut):
     patient_id: int
     source_format: str
     sampling_rate: float
@@ -66,14 +66,14 @@ class CaseOut(CaseRowOut):
     suggested_phrases: list[str]
     actions: list[str]
     samples_url: str
-    report: ReportOut | None
+    report: EcgReportOut | None
 
 
-class ReleaseIn(Strict):
+class EcgReleaseIn(Strict):
     reason: str = Field(min_length=1, max_length=2000)
 
 
-class ReportIn(Strict):
+class EcgReportIn(Strict):
     phrases: list[str] = Field(default_factory=list, max_length=40)
     measurements: dict[str, float | None] = Field(default_factory=dict)
     findings: str = Field(default="", max_length=5000)
@@ -82,6 +82,6 @@ class ReportIn(Strict):
     recommendations: str = Field(default="", max_length=2000)
 
 
-class ReleaseOut(Schema):
+class EcgReleaseOut(Schema):
     id: int
     state: str
