@@ -14,8 +14,10 @@ One generated pyramidal TIFF (``BENCH_PATHOLOGY_SIZE``, default 8192x6144, JPEG 
 ``BENCH_PATHOLOGY_TILES`` distinct tiles of the full-resolution level (default 400) are
 fetched by ``BENCH_PATHOLOGY_CLIENTS`` concurrent clients (default 16): once right after the
 server started (cold: nothing cached), then again (warm). Figures: tiles/s and p50/p99 per
-tile for each, and the ratios ours/IIPImage (tiles/s). Every request has a timeout and every
-run a bounded count of requests.
+tile for each, and the ratios ours/IIPImage (tiles/s). Then the slide is sent once more
+through the hub's tus endpoint by the edge's uploader under ``BENCH_PATHOLOGY_UPLOAD_CAP``
+bytes/s (default 8 MiB/s): the throughput as a fraction of the cap. Every request has a
+timeout and every run a bounded count of requests.
 """
 
 from __future__ import annotations
@@ -42,6 +44,7 @@ from bench._common import summary_ms
 SIZE = os.environ.get("BENCH_PATHOLOGY_SIZE", "8192x6144")
 TILES = int(os.environ.get("BENCH_PATHOLOGY_TILES", "400"))
 CLIENTS = int(os.environ.get("BENCH_PATHOLOGY_CLIENTS", "16"))
+UPLOAD_CAP = float(os.environ.get("BENCH_PATHOLOGY_UPLOAD_CAP", str(8 * 1024 * 1024)))
 START_SECONDS = 60.0
 HTTP_SECONDS = 30.0
 IIPSRV = "/usr/lib/iipimage-server/iipsrv.fcgi"
@@ -223,6 +226,40 @@ def _measure(server: Server) -> dict[str, Any]:
     return {"level": top, "tiles": len(urls), "cold": cold, "warm": warm}
 
 
+def _upload(server: Server, path: Path, workdir: Path) -> dict[str, Any]:
+    """The slide sent again through the hub's tus endpoint under ``UPLOAD_CAP`` bytes/s
+    (the edge's uploader), on its own case; throughput against the cap."""
+    from telemed.consultations.models import Consultation
+    from telemed.pathology.uploader import SlideUploader
+
+    case = Consultation.objects.unscoped("bench: the case the first slide is on").get(
+        kind="pathology"
+    )
+    copy = workdir / "again.tif"
+    # One byte more, so that the hub takes it as a new file (the same one is refused twice).
+    copy.write_bytes(path.read_bytes() + b"\x00")
+    root = server.dzi_url.split("/api/")[0]
+    uploader = SlideUploader(
+        hub=root,
+        headers=server.headers,
+        path=copy,
+        consultation_id=case.pk,
+        state_file=workdir / "upload.json",
+        rate=UPLOAD_CAP,
+    )
+    start = time.perf_counter()
+    done = uploader.run()
+    seconds = time.perf_counter() - start
+    size = copy.stat().st_size
+    return {
+        "done": done,
+        "mib": round(size / 1024**2, 1),
+        "cap_mib_per_s": round(UPLOAD_CAP / 1024**2, 2),
+        "mib_per_s": round(size / seconds / 1024**2, 2),
+        "of_cap": round(size / seconds / UPLOAD_CAP, 3),
+    }
+
+
 def _ratio(ours: float | None, theirs: float | None) -> float | None:
     return round(ours / theirs, 2) if ours and theirs else None
 
@@ -241,6 +278,8 @@ def run() -> dict[str, Any]:
             ours = _start_ours(slide_id, token, workers)
             servers.append(ours)
             results[ours.name] = _measure(ours)
+            if not workers:
+                results["upload_through_tus"] = _upload(ours, slide, workdir)
             _stop(ours.process)
             servers.remove(ours)
         peer = _start_iipimage(slide, workdir)
@@ -258,7 +297,7 @@ def run() -> dict[str, Any]:
         **results,
     }
     if "iipimage" in results:
-        for name in [n for n in results if n.startswith("ours")]:
+        for name in [n for n in results if n.startswith("ours")]:  # tile servers
             for phase in ("cold", "warm"):
                 figures[f"{phase}_tiles_per_s_{name}_over_iipimage"] = _ratio(
                     results[name][phase]["tiles_per_s"], results["iipimage"][phase]["tiles_per_s"]
