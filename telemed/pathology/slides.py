@@ -321,6 +321,11 @@ def region(source: str, x: int, y: int, width: int, height: int) -> bytes:
     level = slide.get_best_level_for_downsample(max(scale, 1.0))
     downsample = slide.level_downsamples[level]
     size = (max(int(width / downsample), 1), max(int(height / downsample), 1))
+    if max(size) > 4 * REGION_SIDE:
+        # A slide without enough reduced levels would make this read huge (RGBA in memory).
+        raise ValidationFailed(
+            gettext("This region is too large to render from this slide's levels; zoom in.")
+        )
     image = slide.read_region((x, y), level, size).convert("RGB")
     if max(image.size) > REGION_SIDE:
         image.thumbnail((REGION_SIDE, REGION_SIDE))

@@ -116,3 +116,27 @@ def test_only_pathology_cases_and_the_requesting_side(alice, charlie, team, svs:
     with pytest.raises(Conflict):
         testing.upload(alice, case, svs)
     assert _count() == 1
+
+
+def test_a_region_too_large_for_the_levels_is_refused(tmp_path: Path) -> None:
+    import tifffile
+
+    from telemed.core.errors import ValidationFailed
+
+    # One level only, 8000 px wide: a whole-slide key image would need 8000 px at level 0.
+    flat = tmp_path / "flat.tif"
+    tifffile.imwrite(
+        flat,
+        testing.tissue(8000, 1000),
+        tile=(256, 256),
+        compression="jpeg",
+        photometric="rgb",
+        metadata=None,
+    )
+    # Opened by hand under a made-up source: the region code is what is tested here.
+    handle = slides.openslide.OpenSlide(str(flat))
+    source = "flat-test-slide"
+    slides._opened[source] = slides.Opened(handle, slides.DeepZoomGenerator(handle))
+    with pytest.raises(ValidationFailed):
+        slides.region(source, 0, 0, 8000, 1000)
+    assert slides.region(source, 0, 0, 1600, 1000).startswith(b"\xff\xd8")
