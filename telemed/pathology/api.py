@@ -131,6 +131,7 @@ def get_slide(request: HttpRequest, slide_id: int) -> dict[str, Any]:
 @router.get("/slides/{int:slide_id}/slide.dzi", summary="The DeepZoom descriptor (opening it)")
 def dzi(request: HttpRequest, slide_id: int) -> HttpResponse:
     slide = queries.get_slide(_user(request), slide_id)
+    queries.check_available(slide.state, slide.failure_reason)
     response = HttpResponse(slides.descriptor(slide.source), content_type="application/xml")
     response["Cache-Control"] = CACHE_CONTROL
     return response

@@ -13,9 +13,9 @@ from django.utils.translation import gettext as _
 from telemed.accounts.models import Role
 from telemed.audit import services as audit
 from telemed.audit.models import Action
-from telemed.core.errors import NotFound
+from telemed.core.errors import Conflict, NotFound
 from telemed.directory.models import Tier
-from telemed.pathology.models import Annotation, KeyImage, Slide
+from telemed.pathology.models import Annotation, KeyImage, Slide, SlideState
 
 if TYPE_CHECKING:
     from telemed.accounts.models import User
@@ -58,11 +58,26 @@ def get_slide(user: User, slide_id: int, *, audit_read: bool = True) -> Slide:
 def tile_source(user: User, slide_id: int) -> str:
     """A slide's ``source`` for serving its tiles: the same scope as ``get_slide`` in one
     light query (no row, no join), and not audited (the opening was)."""
-    found = visible_slides(user).filter(pk=slide_id).values_list("blob_id", "entry").first()
+    found = (
+        visible_slides(user)
+        .filter(pk=slide_id)
+        .values_list("blob_id", "entry", "state", "failure_reason")
+        .first()
+    )
     if found is None:
         raise _denied(user, "pathology_slide", slide_id, "not in scope")
-    sha256, entry = found
+    sha256, entry, state, reason = found
+    check_available(state, reason)
     return f"{sha256}:{entry}" if entry else str(sha256)
+
+
+def check_available(state: str, reason: str) -> None:
+    """Conflict with the reason while a slide's pixels cannot be served (still at the
+    sending hospital, or failed)."""
+    if state == SlideState.FAILED:
+        raise Conflict(_("This slide failed: %(reason)s") % {"reason": reason})
+    if state != SlideState.AVAILABLE:
+        raise Conflict(_("This slide is registered; its file has not arrived yet."))
 
 
 def may_see_label(user: User) -> bool:

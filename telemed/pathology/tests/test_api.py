@@ -152,3 +152,16 @@ def test_key_images(client, team, assigned) -> None:
     outside = _post(client, url, {"x": 2000, "y": 0, "width": 100, "height": 100})
     assert outside.status_code == 422
     assert len(client.get(url).json()) == 1
+
+
+def test_a_slide_that_is_not_available_says_why(client, team, assigned) -> None:
+    from telemed.pathology.models import Slide
+
+    _, slide = assigned
+    Slide.objects.unscoped("test").filter(pk=slide.pk).update(
+        state="failed", failure_reason="checksum mismatch"
+    )
+    sign_in(client, team.expert)
+    for tail in ("slide.dzi", "slide_files/0/0_0.jpeg"):
+        answer = client.get(f"/api/pathology/slides/{slide.pk}/{tail}")
+        assert answer.status_code == 409 and "checksum mismatch" in answer.json()["message"]
