@@ -16,6 +16,8 @@ ECG = KindPolicy(
     uses_triage=False,
     uses_pool=True,
     own_intake=True,
+    # The report is written beside the tracing, on the ECG case page.
+    report_page="ecg:case",
     may_claim=pools.may_claim,
     session_minutes=15,
 )

@@ -68,6 +68,16 @@ IMAGING_STUDY_READERS = frozenset(
     }
 )
 
+ECG_READERS = frozenset(
+    {
+        Role.REQUESTING_DOCTOR,
+        Role.EXPERT,
+        Role.CONSULTATION_MANAGER,
+        Role.SUPERVISOR,
+        Role.ADMINISTRATOR,
+    }
+)
+
 
 @dataclass(frozen=True)
 class Page:
@@ -142,6 +152,10 @@ PAGES: tuple[Page, ...] = (
             ("report_pdf", _("Imaging report"), CASE_READERS, "consultations:list"),
         )
     ),
+    # ECG: the pool worklist for experts on duty, the sent ECGs of a requesting site, and
+    # the region's view for managers and supervisors (the ECG pages guard their own roles;
+    # these entries put them in the menu).
+    Page("ecg:worklist", _("ECG"), ECG_READERS),
     # The day's board (今日会诊安排; the scoped board query decides its rows) and the
     # notifications list, which the navbar's bell opens.
     Page("board:board", _("Today's board"), BOARD_VIEWERS),
