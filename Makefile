@@ -50,6 +50,7 @@ pytest: install assets messages system-deps
 test: lint pytest
 
 bench: install assets messages
+	@sh scripts/bench-deps.sh
 	$(BIN)/python -m bench
 
 clean:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import re
+from typing import Any
 
 import pytest
 
@@ -28,9 +29,22 @@ PATH_VALUES = {
     # Notifications are the caller's own; another person's id answers 404 like a missing one.
     "notification_id": lambda ctx: "1",
     "study_id": lambda ctx: _alices_study(ctx),
+    "slide_id": lambda ctx: str(_alices_slide(ctx).pk),
+    "annotation_id": lambda ctx: str(_alices_slide(ctx).annotations.get().pk),
+    "key_image_id": lambda ctx: str(_alices_slide(ctx).key_images.get().pk),
+    "level": lambda ctx: "0",
+    "col": lambda ctx: "0",
+    "row": lambda ctx: "0",
 }
 # Path parameters that address patient data: charlie must get 404 for them.
-PATIENT_DATA_PARAMS = {"patient_id", "consultation_id", "study_id"}
+PATIENT_DATA_PARAMS = {
+    "patient_id",
+    "consultation_id",
+    "study_id",
+    "slide_id",
+    "annotation_id",
+    "key_image_id",
+}
 
 
 def _alices_study(ctx: dict[str, object]) -> str:
@@ -40,6 +54,15 @@ def _alices_study(ctx: dict[str, object]) -> str:
 
         ctx["study"] = received_study(ctx["consultation"].requesting_institution)  # type: ignore[attr-defined]
     return str(ctx["study"].pk)  # type: ignore[attr-defined]
+
+
+def _alices_slide(ctx: dict[str, object]) -> Any:
+    """A whole-slide image on a pathology case of alice's county hospital (made once)."""
+    if "slide" not in ctx:
+        from telemed.pathology.testing import sample_slide
+
+        ctx["slide"] = sample_slide(ctx["consultation"].requested_by)  # type: ignore[attr-defined]
+    return ctx["slide"]
 
 
 SCHEMA = api.get_openapi_schema()
