@@ -48,6 +48,7 @@ class KindPolicy:
     # ``claim`` and ``release`` steps. ``may_claim`` says whether an expert is on duty in
     # the case's pool now; the engine calls it with the case's row locked.
     uses_pool: bool = False
+    may_claim: Callable[[User, Consultation], bool] | None = None
     # The kind arrives through an intake of its own (an ECG upload, a device) rather than the
     # consultation request form, which then does not offer it.
     own_intake: bool = False
@@ -63,7 +64,6 @@ class KindPolicy:
         own = self.amend_page if amending else self.report_page
         generic = "consultations:amend" if amending else "consultations:conclude"
         return reverse(own or generic, args=[consultation_id])
-    may_claim: Callable[[User, Consultation], bool] | None = None
 
 
 _policies: dict[str, KindPolicy] = {}
