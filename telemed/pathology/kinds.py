@@ -21,7 +21,7 @@ Result = tuple[bool, str]
 
 
 def _slides(consultation: Consultation) -> list[Slide]:
-    return list(consultation.slides.select_related("blob"))  # type: ignore[attr-defined]
+    return list(consultation.slides.select_related("blob"))
 
 
 def check_slides_attached(consultation: Consultation) -> Result:
