@@ -178,6 +178,9 @@ if REDIS_URL:
             "CONFIG": {"hosts": [REDIS_URL]},
         }
     }
+    # Sessions are read through the shared cache, falling back to the database. Only with a
+    # shared cache: a per-process cache would keep a session signed out elsewhere alive.
+    SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
@@ -185,8 +188,6 @@ else:
 # Accounts and access.
 AUTH_USER_MODEL = "accounts.User"
 AUTHENTICATION_BACKENDS = ["telemed.accounts.backends.ScopedModelBackend"]
-# Sessions are read from the cache (Redis at scale), falling back to the database.
-SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.Argon2PasswordHasher"]
 AUTH_PASSWORD_VALIDATORS = [
     {
