@@ -39,7 +39,6 @@ from django.http import (
     JsonResponse,
     StreamingHttpResponse,
 )
-from django.middleware.csrf import CsrfViewMiddleware
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils.http import content_disposition_header, url_has_allowed_host_and_scheme
@@ -49,8 +48,8 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from telemed.consultations import attachments, pdf, video
 from telemed.consultations.workflow import access
-from telemed.core.auth import bearer_user
-from telemed.core.errors import DomainError, NotFound
+from telemed.core.auth import caller, csrf_refusal
+from telemed.core.errors import DomainError, NotFound, error_response
 from telemed.storage.base import CHUNK_SIZE
 from telemed.storage.blobstore import get_blob_store
 
@@ -68,32 +67,11 @@ INLINE_TYPES = frozenset({"application/pdf", "image/jpeg", "image/png"})
 # -- who is calling ----------------------------------------------------------------------
 
 
-def _caller(request: HttpRequest) -> tuple[User | None, bool]:
-    """(user, came with a bearer token). A request with an Authorization header is judged
-    by its token alone."""
-    if request.META.get("HTTP_AUTHORIZATION"):
-        return bearer_user(request), True
-    user = getattr(request, "user", None)
-    if user is not None and user.is_authenticated and user.is_active:
-        return user, False
-    return None, False
-
-
-def _error(status: int, code: str, message: str, **extra: object) -> JsonResponse:
-    return JsonResponse({"error": code, "message": message, **extra}, status=status)
-
-
-def _csrf_refusal(request: HttpRequest) -> HttpResponseBase | None:
-    """CSRF for a session caller of a view that is exempt because tokens need none."""
-    guard = CsrfViewMiddleware(lambda r: HttpResponse())
-    request.csrf_processing_done = False  # type: ignore[attr-defined]
-    guard.process_request(request)
-    return guard.process_view(request, lambda r: HttpResponse(), (), {})
-
-
 def _sign_in_first(request: HttpRequest, by_token: bool) -> HttpResponseBase:
     if by_token:
-        return _error(401, "unauthenticated", gettext("Sign in or send a valid bearer token"))
+        return error_response(
+            401, "unauthenticated", gettext("Sign in or send a valid bearer token")
+        )
     return redirect_to_login(request.get_full_path())
 
 
@@ -124,22 +102,26 @@ def attachment_json(attachment: Attachment) -> dict[str, Any]:
 @csrf_exempt  # bearer callers need none; session callers are checked in the view
 @require_POST
 def upload(request: HttpRequest, consultation_id: int) -> JsonResponse:
-    actor, by_token = _caller(request)
+    actor, by_token = caller(request)
     if actor is None:
-        return _error(401, "unauthenticated", gettext("Sign in or send a valid bearer token"))
+        return error_response(
+            401, "unauthenticated", gettext("Sign in or send a valid bearer token")
+        )
     # Everything up to the service call reads headers only: the body is still unread.
     declared = request.META.get("CONTENT_LENGTH") or ""
     if not declared:
-        return _error(411, "length_required", gettext("Send the file with its Content-Length."))
+        return error_response(
+            411, "length_required", gettext("Send the file with its Content-Length.")
+        )
     try:
         size = int(declared)
         if size < 0:
             raise ValueError(declared)
     except ValueError:
-        return _error(400, "bad_request", gettext("Invalid Content-Length"))
+        return error_response(400, "bad_request", gettext("Invalid Content-Length"))
     limit = attachments.max_bytes()
     if size > limit:
-        return _error(
+        return error_response(
             413,
             "too_large",
             gettext("The file is larger than the limit of %(limit)s bytes.") % {"limit": limit},
@@ -148,19 +130,19 @@ def upload(request: HttpRequest, consultation_id: int) -> JsonResponse:
     content_type = request.META.get("CONTENT_TYPE", "")
     if not attachments.acceptable_declared_type(content_type):
         # Also keeps form encodings out: the CSRF check below would parse those.
-        return _error(
+        return error_response(
             415,
             "unsupported_media_type",
             gettext("Files of type %(type)s cannot be attached.")
             % {"type": attachments.normalise_media_type(content_type)},
         )
-    if not by_token and _csrf_refusal(request) is not None:
-        return _error(403, "csrf_failed", gettext("Send the CSRF token in X-CSRFToken."))
+    if not by_token and csrf_refusal(request) is not None:
+        return error_response(403, "csrf_failed", gettext("Send the CSRF token in X-CSRFToken."))
     name = unquote(request.headers.get("X-File-Name", ""), errors="replace")
     try:
         attachment = attachments.add(actor, consultation_id, request, name, content_type, size)
     except DomainError as error:
-        return _error(error.status, error.code, error.message, **error.details)
+        return error_response(error.status, error.code, error.message, **error.details)
     return JsonResponse(attachment_json(attachment), status=201)
 
 
@@ -233,7 +215,7 @@ def streamed(
 
 @require_http_methods(["GET", "HEAD"])
 def download(request: HttpRequest, consultation_id: int, attachment_id: int) -> HttpResponseBase:
-    actor, by_token = _caller(request)
+    actor, by_token = caller(request)
     if actor is None:
         return _sign_in_first(request, by_token)
     range_header = request.headers.get("Range", "")
@@ -283,7 +265,7 @@ def download(request: HttpRequest, consultation_id: int, attachment_id: int) -> 
 
 @require_http_methods(["GET", "HEAD"])
 def conclusion_pdf(request: HttpRequest, consultation_id: int) -> HttpResponseBase:
-    actor, by_token = _caller(request)
+    actor, by_token = caller(request)
     if actor is None:
         return _sign_in_first(request, by_token)
     version_text = request.GET.get("version", "")
@@ -333,7 +315,7 @@ def _jitsi(url: str) -> HttpResponseRedirect:
 
 @require_http_methods(["GET"])
 def video_join(request: HttpRequest, consultation_id: int) -> HttpResponseBase:
-    actor, by_token = _caller(request)
+    actor, by_token = caller(request)
     if actor is None:
         return _sign_in_first(request, by_token)
     try:

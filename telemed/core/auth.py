@@ -9,7 +9,8 @@ from __future__ import annotations
 import hashlib
 from typing import Any
 
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse, HttpResponseBase
+from django.middleware.csrf import CsrfViewMiddleware
 from ninja.security import APIKeyCookie, HttpBearer
 from oauth2_provider.models import AccessToken
 from oauth2_provider.oauth2_backends import get_oauthlib_core
@@ -71,3 +72,24 @@ def bearer_user(request: HttpRequest) -> User | None:
     if not header.lower().startswith("bearer "):
         return None
     return BearerAuth().authenticate(request, header.split(" ", 1)[1].strip())
+
+
+def caller(request: HttpRequest) -> tuple[User | None, bool]:
+    """For plain Django views that take both (media, DICOMweb, slides): (user, came with a
+    bearer token). A request with an Authorization header is judged by its token alone;
+    otherwise the signed-in session, whose writes also need ``csrf_refusal``."""
+    if request.META.get("HTTP_AUTHORIZATION"):
+        return bearer_user(request), True
+    user = getattr(request, "user", None)
+    if user is not None and user.is_authenticated and user.is_active:
+        return user, False
+    return None, False
+
+
+def csrf_refusal(request: HttpRequest) -> HttpResponseBase | None:
+    """CSRF for a session caller of a view that is exempt because tokens need none: the
+    refusal, or None when the token is right."""
+    guard = CsrfViewMiddleware(lambda r: HttpResponse())
+    request.csrf_processing_done = False  # type: ignore[attr-defined]
+    guard.process_request(request)
+    return guard.process_view(request, lambda r: HttpResponse(), (), {})

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from django.http import JsonResponse
+
 
 class DomainError(Exception):
     """Base of every error a user can cause. ``status`` is the HTTP status it maps to."""
@@ -39,3 +41,9 @@ class InvalidTransition(Conflict):
 class ValidationFailed(DomainError):
     status = 422
     code = "validation_failed"
+
+
+def error_response(status: int, code: str, message: str, **extra: object) -> JsonResponse:
+    """A refusal from a plain Django view, shaped like the JSON API's:
+    ``{"error": code, "message": message, ...}`` with a 4xx status."""
+    return JsonResponse({"error": code, "message": message, **extra}, status=status)

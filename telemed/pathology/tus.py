@@ -34,10 +34,10 @@ from django.http.request import UnreadablePostError
 from django.utils.translation import gettext
 from django.views.decorators.csrf import csrf_exempt
 
-from telemed.consultations.views_media import _caller, _csrf_refusal, _error
 from telemed.consultations.workflow import access
 from telemed.core import clock
-from telemed.core.errors import DomainError
+from telemed.core.auth import caller, csrf_refusal
+from telemed.core.errors import DomainError, error_response
 from telemed.pathology import services, slides
 from telemed.pathology.models import SlideUpload, UploadState
 from telemed.storage.base import CHUNK_SIZE
@@ -64,7 +64,7 @@ def _headers(response: HttpResponse, **extra: str) -> HttpResponse:
 
 
 def _refuse(status: int, code: str, message: str, **extra: object) -> HttpResponse:
-    return _headers(_error(status, code, message, **extra))
+    return _headers(error_response(status, code, message, **extra))
 
 
 def _metadata(header: str) -> dict[str, str]:
@@ -89,10 +89,10 @@ def collection(request: HttpRequest) -> HttpResponse:
         )
     if request.method != "POST":
         return _refuse(405, "method_not_allowed", gettext("Use OPTIONS or POST here."))
-    actor, by_token = _caller(request)
+    actor, by_token = caller(request)
     if actor is None:
         return _refuse(401, "unauthenticated", gettext("Sign in or send a valid bearer token"))
-    if not by_token and _csrf_refusal(request) is not None:
+    if not by_token and csrf_refusal(request) is not None:
         return _refuse(403, "csrf_failed", gettext("Send the CSRF token in X-CSRFToken."))
     if request.headers.get("Tus-Resumable") != VERSION:
         return _refuse(412, "tus_version", gettext("Only tus 1.0.0 is spoken here."))
@@ -139,7 +139,7 @@ def collection(request: HttpRequest) -> HttpResponse:
 
 @csrf_exempt
 def resource(request: HttpRequest, upload_id: uuid.UUID) -> HttpResponse:
-    actor, by_token = _caller(request)
+    actor, by_token = caller(request)
     if actor is None:
         return _refuse(401, "unauthenticated", gettext("Sign in or send a valid bearer token"))
     upload = SlideUpload.objects.visible_to(actor).filter(pk=upload_id).first()
@@ -155,7 +155,7 @@ def resource(request: HttpRequest, upload_id: uuid.UUID) -> HttpResponse:
         )
     if request.method != "PATCH":
         return _refuse(405, "method_not_allowed", gettext("Use HEAD or PATCH here."))
-    if not by_token and _csrf_refusal(request) is not None:
+    if not by_token and csrf_refusal(request) is not None:
         return _refuse(403, "csrf_failed", gettext("Send the CSRF token in X-CSRFToken."))
     if request.META.get("CONTENT_TYPE", "") != "application/offset+octet-stream":
         return _refuse(

@@ -19,9 +19,9 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
 from telemed.consultations.attachments import may_attach
-from telemed.consultations.views_media import _caller, _csrf_refusal, _error
 from telemed.consultations.workflow import access
-from telemed.core.errors import DomainError
+from telemed.core.auth import caller, csrf_refusal
+from telemed.core.errors import DomainError, error_response
 from telemed.pathology import queries, report, services, slides
 from telemed.pathology.api import slide_json
 from telemed.pathology.models import AnnotationKind
@@ -32,21 +32,25 @@ UPLOAD_PREFIX = "/pathology/uploads/"
 @csrf_exempt  # a bearer token needs none; a session caller is checked below
 @require_POST
 def upload(request: HttpRequest, consultation_id: int) -> JsonResponse:
-    actor, by_token = _caller(request)
+    actor, by_token = caller(request)
     if actor is None:
-        return _error(401, "unauthenticated", gettext("Sign in or send a valid bearer token"))
+        return error_response(
+            401, "unauthenticated", gettext("Sign in or send a valid bearer token")
+        )
     declared = request.META.get("CONTENT_LENGTH") or ""
     if not declared:
-        return _error(411, "length_required", gettext("Send the file with its Content-Length."))
+        return error_response(
+            411, "length_required", gettext("Send the file with its Content-Length.")
+        )
     try:
         size = int(declared)
         if size < 0:
             raise ValueError(declared)
     except ValueError:
-        return _error(400, "bad_request", gettext("Invalid Content-Length"))
+        return error_response(400, "bad_request", gettext("Invalid Content-Length"))
     limit = slides.max_bytes()
     if size > limit:
-        return _error(
+        return error_response(
             413,
             "too_large",
             gettext("The file is larger than the limit of %(limit)s bytes.") % {"limit": limit},
@@ -55,13 +59,13 @@ def upload(request: HttpRequest, consultation_id: int) -> JsonResponse:
     content_type = request.META.get("CONTENT_TYPE", "").split(";")[0].strip().lower()
     if content_type.startswith(("multipart/", "application/x-www-form-urlencoded")):
         # Keeps form encodings out: the CSRF check below would parse them into memory.
-        return _error(
+        return error_response(
             415,
             "unsupported_media_type",
             gettext("Send the slide file itself as the request body."),
         )
-    if not by_token and _csrf_refusal(request) is not None:
-        return _error(403, "csrf_failed", gettext("Send the CSRF token in X-CSRFToken."))
+    if not by_token and csrf_refusal(request) is not None:
+        return error_response(403, "csrf_failed", gettext("Send the CSRF token in X-CSRFToken."))
     name = unquote(request.headers.get("X-File-Name", ""), errors="replace")
     stain = unquote(request.headers.get("X-Slide-Stain", ""), errors="replace")
     try:
@@ -69,7 +73,7 @@ def upload(request: HttpRequest, consultation_id: int) -> JsonResponse:
             actor, consultation_id, request, name, declared_size=size, stain=stain
         )
     except DomainError as error:
-        return _error(error.status, error.code, error.message, **error.details)
+        return error_response(error.status, error.code, error.message, **error.details)
     return JsonResponse(slide_json(slide, actor), status=201, json_dumps_params={"default": str})
 
 

@@ -3,21 +3,18 @@ errors as JSON 4xx answers, and the media types."""
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Callable
 from functools import wraps
 from typing import Any
 
-from django.http import HttpRequest, HttpResponse, HttpResponseBase
-from django.middleware.csrf import CsrfViewMiddleware
+from django.http import HttpRequest, HttpResponseBase
 from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 
 from telemed.accounts.models import User
-from telemed.core import context
-from telemed.core.auth import bearer_user
-from telemed.core.errors import DomainError
+from telemed.core import auth, context
+from telemed.core.errors import DomainError, error_response
 
 logger = logging.getLogger(__name__)
 
@@ -32,29 +29,19 @@ class DicomwebError(DomainError):
         self.code = code
 
 
-def error_response(status: int, code: str, message: str, **extra: Any) -> HttpResponse:
-    body = {"error": code, "message": message, **extra}
-    return HttpResponse(json.dumps(body), status=status, content_type="application/json")
-
-
 def caller(request: HttpRequest) -> User:
     """The user behind the request: a bearer token, else the session (with CSRF for
     writes); 401 otherwise."""
-    if request.META.get("HTTP_AUTHORIZATION", ""):
-        user = bearer_user(request)
-        if user is None:
-            raise DicomwebError(
-                401, _("The bearer token is missing, expired or not valid."), code="unauthorized"
-            )
-        return user
-    user = getattr(request, "user", None)
-    if user is None or not user.is_authenticated or not user.is_active:
+    user, by_token = auth.caller(request)
+    if by_token and user is None:
+        raise DicomwebError(
+            401, _("The bearer token is missing, expired or not valid."), code="unauthorized"
+        )
+    if user is None:
         raise DicomwebError(401, _("Sign in or send a bearer token."), code="unauthorized")
-    if request.method not in ("GET", "HEAD", "OPTIONS"):
-        check = CsrfViewMiddleware(lambda r: HttpResponse())
-        refused = check.process_view(request, lambda r: HttpResponse(), (), {})
-        if refused is not None:
-            raise DicomwebError(403, _("The CSRF token is missing or wrong."), code="forbidden")
+    writes = request.method not in ("GET", "HEAD", "OPTIONS")
+    if not by_token and writes and auth.csrf_refusal(request) is not None:
+        raise DicomwebError(403, _("The CSRF token is missing or wrong."), code="forbidden")
     return user
 
 
