@@ -4,12 +4,9 @@ services write, queries read; the viewer fetches its samples from the API."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from functools import wraps
 from typing import Any
 
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
@@ -20,40 +17,15 @@ from telemed.consultations.states import Urgency
 from telemed.core.errors import DomainError, NotFound, ValidationFailed
 from telemed.ecg import analysis_view, pdf, pools, present, queries, reports, services
 from telemed.patients import queries as patient_queries
-
-READERS = frozenset(
-    {
-        Role.REQUESTING_DOCTOR,
-        Role.EXPERT,
-        Role.CONSULTATION_MANAGER,
-        Role.SUPERVISOR,
-        Role.ADMINISTRATOR,
-    }
-)
-SENDERS = frozenset({Role.REQUESTING_DOCTOR})
-EXPERTS = frozenset({Role.EXPERT})
-
-
-def for_roles(roles: frozenset[str]) -> Callable[[Callable[..., HttpResponse]], Any]:
-    """Signed in, and a role that has this page; others get 404 like a missing page."""
-
-    def decorate(view: Callable[..., HttpResponse]) -> Any:
-        @wraps(view)
-        def guarded(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-            if getattr(request.user, "role", None) not in roles:
-                raise Http404("no such page for this role")
-            return view(request, *args, **kwargs)
-
-        return login_required(guarded)
-
-    return decorate
+from telemed.web.access import page
+from telemed.web.menus import may_open
 
 
 def _user(request: HttpRequest) -> User:
     return request.user  # type: ignore[return-value]
 
 
-@for_roles(READERS)
+@page("ecg:worklist")
 def worklist(request: HttpRequest) -> HttpResponse:
     user = _user(request)
     rows = [present.row(case) for case in queries.worklist(user)]
@@ -66,12 +38,12 @@ def worklist(request: HttpRequest) -> HttpResponse:
             "is_expert": is_expert,
             # An empty list means something else when the expert is not on duty anywhere.
             "off_duty": is_expert and not pools.on_duty_pool_ids(user.pk),
-            "can_send": user.role in SENDERS,
+            "can_send": may_open(user.role, "ecg:new"),
         },
     )
 
 
-@for_roles(SENDERS)
+@page("ecg:new")
 def new(request: HttpRequest) -> HttpResponse:
     user = _user(request)
     patients = patient_queries.visible_patients(user).order_by("name")[:300]
@@ -119,7 +91,7 @@ def _load(user: User, consultation_id: int) -> Any:
         raise Http404("ECG not found") from None
 
 
-@for_roles(READERS)
+@page("ecg:case")
 def case(request: HttpRequest, consultation_id: int) -> HttpResponse:
     return _render_case(request, consultation_id)
 
@@ -148,7 +120,7 @@ def _render_case(
     return render(request, "ecg/case.html", context, status=status)
 
 
-@for_roles(EXPERTS)
+@page("ecg:claim")
 @require_POST
 def claim(request: HttpRequest, consultation_id: int) -> HttpResponse:
     user = _user(request)
@@ -163,7 +135,7 @@ def claim(request: HttpRequest, consultation_id: int) -> HttpResponse:
     return redirect("ecg:case", consultation_id)
 
 
-@for_roles(EXPERTS)
+@page("ecg:release")
 @require_POST
 def release(request: HttpRequest, consultation_id: int) -> HttpResponse:
     user = _user(request)
@@ -183,7 +155,7 @@ def _number(raw: str) -> float | None:
     return float(raw) if raw else None
 
 
-@for_roles(EXPERTS)
+@page("ecg:report")
 @require_POST
 def report(request: HttpRequest, consultation_id: int) -> HttpResponse:
     user = _user(request)
@@ -228,7 +200,7 @@ def report(request: HttpRequest, consultation_id: int) -> HttpResponse:
     return redirect("ecg:case", consultation_id)
 
 
-@for_roles(READERS)
+@page("ecg:report_fragment")
 def report_fragment(request: HttpRequest, consultation_id: int) -> HttpResponse:
     found = _load(_user(request), consultation_id)
     return render(
@@ -236,7 +208,7 @@ def report_fragment(request: HttpRequest, consultation_id: int) -> HttpResponse:
     )
 
 
-@for_roles(READERS)
+@page("ecg:report_pdf")
 def report_pdf(request: HttpRequest, consultation_id: int) -> HttpResponse:
     try:
         data, name = pdf.export(_user(request), consultation_id)

@@ -153,9 +153,20 @@ PAGES: tuple[Page, ...] = (
         )
     ),
     # ECG: the pool worklist for experts on duty, the sent ECGs of a requesting site, and
-    # the region's view for managers and supervisors (the ECG pages guard their own roles;
-    # these entries put them in the menu).
+    # the region's view for managers and supervisors; the case pages under it.
     Page("ecg:worklist", _("ECG"), ECG_READERS),
+    *(
+        Page(f"ecg:{name}", label, roles, in_menu=False, section="ecg:worklist")
+        for name, label, roles in (
+            ("new", _("Send an ECG"), REQUESTERS),
+            ("case", _("ECG"), ECG_READERS),
+            ("claim", _("ECG"), EXPERTS),
+            ("release", _("ECG"), EXPERTS),
+            ("report", _("ECG report"), EXPERTS),
+            ("report_fragment", _("ECG report"), ECG_READERS),
+            ("report_pdf", _("ECG report"), ECG_READERS),
+        )
+    ),
     # The day's board (今日会诊安排; the scoped board query decides its rows) and the
     # notifications list, which the navbar's bell opens.
     Page("board:board", _("Today's board"), BOARD_VIEWERS),
