@@ -56,9 +56,8 @@ def notify(
     ids = _ids(recipients)
     if not ids:
         return []
-    if transaction.get_connection().in_atomic_block:
-        return deliver(ids, kind, str(title), str(body), link, urgency=urgency)
-    with transaction.atomic():
+    # No savepoint: inside an action the notifications live and die with it.
+    with transaction.atomic(savepoint=False):
         return deliver(ids, kind, str(title), str(body), link, urgency=urgency)
 
 
