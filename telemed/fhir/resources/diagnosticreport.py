@@ -6,7 +6,7 @@ id = ``<consultation number>-v<version>``; an amendment is a new report (status
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from django.db.models import Q, QuerySet
 from fhir.resources.R4B.diagnosticreport import DiagnosticReport
@@ -57,7 +57,36 @@ def conclusion_condition(name: str, value: str) -> Q:
     return date_filter("signed_at", value, is_datetime=True)
 
 
-class DiagnosticReportType(ResourceType):
+class ConclusionType(ResourceType):
+    """A type served from signed conclusions (DiagnosticReport, DocumentReference): read by
+    id, searched by the shared parameters and by ``status``, whose codes each type names."""
+
+    audit_type = "conclusion"
+    # Each ``status`` code the type answers to, as a condition on the conclusion.
+    statuses: ClassVar[dict[str, Q]] = {}
+
+    def get(self, user: User, resource_id: str) -> Conclusion:
+        return conclusion_by_id(user, resource_id, self.audit_type)
+
+    def patient_id(self, obj: Conclusion) -> int | None:
+        return int(obj.consultation.patient_id)
+
+    def search(self, user: User, query: Query) -> QuerySet[Conclusion]:
+        found = conclusions(user)
+        for name, values in query.match.items():
+            for value in values:
+                if name == "status":
+                    condition = Q(pk__in=[])
+                    for code in alternatives(value):
+                        if code in self.statuses:
+                            condition |= self.statuses[code]
+                    found = found.filter(condition)
+                else:
+                    found = found.filter(conclusion_condition(name, value))
+        return found.order_by("pk")
+
+
+class DiagnosticReportType(ConclusionType):
     name = "DiagnosticReport"
     model = DiagnosticReport
     search_params = {
@@ -72,29 +101,10 @@ class DiagnosticReportType(ResourceType):
         "DiagnosticReport:based-on": "ServiceRequest",
         "DiagnosticReport:subject": "Patient",
     }
-    audit_type = "conclusion"
-
-    def get(self, user: User, resource_id: str) -> Conclusion:
-        return conclusion_by_id(user, resource_id, self.audit_type)
-
-    def patient_id(self, obj: Conclusion) -> int | None:
-        return int(obj.consultation.patient_id)
-
-    def search(self, user: User, query: Query) -> QuerySet[Conclusion]:
-        found = conclusions(user)
-        for name, values in query.match.items():
-            for value in values:
-                if name == "status":
-                    wanted = set(alternatives(value))
-                    condition = Q(pk__in=[])
-                    if "final" in wanted:
-                        condition |= Q(supersedes__isnull=True)
-                    if "amended" in wanted:
-                        condition |= Q(supersedes__isnull=False)
-                    found = found.filter(condition)
-                else:
-                    found = found.filter(conclusion_condition(name, value))
-        return found.order_by("pk")
+    statuses: ClassVar[dict[str, Q]] = {
+        "final": Q(supersedes__isnull=True),
+        "amended": Q(supersedes__isnull=False),
+    }
 
     def render(self, obj: Conclusion) -> dict[str, Any]:
         return mapping.to_json(mapping.diagnostic_report(obj))

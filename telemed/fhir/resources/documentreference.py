@@ -3,27 +3,22 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
-from django.db.models import Q, QuerySet
+from django.db.models import Q
 from django.urls import NoReverseMatch, reverse
 from fhir.resources.R4B.documentreference import DocumentReference
 
 from telemed.consultations import fhir as mapping
 from telemed.consultations.models import Conclusion
-from telemed.fhir.resources import ResourceType, register
-from telemed.fhir.resources.diagnosticreport import (
-    conclusion_by_id,
-    conclusion_condition,
-    conclusions,
-)
-from telemed.fhir.search import Query, alternatives
+from telemed.fhir.resources import register
+from telemed.fhir.resources.diagnosticreport import ConclusionType
 
 if TYPE_CHECKING:
-    from telemed.accounts.models import User
+    pass
 
 
-class DocumentReferenceType(ResourceType):
+class DocumentReferenceType(ConclusionType):
     name = "DocumentReference"
     model = DocumentReference
     search_params = {
@@ -33,29 +28,10 @@ class DocumentReferenceType(ResourceType):
         "status": "token",
         "date": "date",
     }
-    audit_type = "conclusion"
-
-    def get(self, user: User, resource_id: str) -> Conclusion:
-        return conclusion_by_id(user, resource_id, self.audit_type)
-
-    def patient_id(self, obj: Conclusion) -> int | None:
-        return int(obj.consultation.patient_id)
-
-    def search(self, user: User, query: Query) -> QuerySet[Conclusion]:
-        found = conclusions(user)
-        for name, values in query.match.items():
-            for value in values:
-                if name == "status":
-                    wanted = set(alternatives(value))
-                    condition = Q(pk__in=[])
-                    if "current" in wanted:
-                        condition |= Q(superseded_by__isnull=True)
-                    if "superseded" in wanted:
-                        condition |= Q(superseded_by__isnull=False)
-                    found = found.filter(condition)
-                else:
-                    found = found.filter(conclusion_condition(name, value))
-        return found.order_by("pk")
+    statuses: ClassVar[dict[str, Q]] = {
+        "current": Q(superseded_by__isnull=True),
+        "superseded": Q(superseded_by__isnull=False),
+    }
 
     def render(self, obj: Conclusion) -> dict[str, Any]:
         return mapping.to_json(mapping.document_reference(obj, pdf_url=_pdf_url(obj)))
