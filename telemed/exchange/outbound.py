@@ -23,7 +23,6 @@ At least once, never silently lost:
 from __future__ import annotations
 
 import datetime as dt
-import json
 import logging
 import time
 from collections.abc import Iterable
@@ -36,11 +35,10 @@ from django.db.models import Q
 from telemed.accounts.models import User
 from telemed.audit import services as audit
 from telemed.audit.models import Action
-from telemed.consultations import fhir
 from telemed.consultations.models import Conclusion
 from telemed.core import clock
 from telemed.core.errors import ValidationFailed
-from telemed.exchange import oru
+from telemed.exchange import oru, payloads
 from telemed.exchange.models import (
     DeliveryAttempt,
     DeliveryState,
@@ -154,8 +152,8 @@ def _enqueue_one(subscription: Subscription, conclusion_id: int) -> OutboundMess
 
 def _payload(subscription: Subscription, conclusion: Conclusion, key: str) -> tuple[str, str]:
     if subscription.transport == Transport.REST_HOOK:
-        body = fhir.to_json(fhir.diagnostic_report(conclusion))
-        return json.dumps(body, ensure_ascii=False), "application/fhir+json"
+        reader = subscription.member_system.service_user
+        return payloads.rest_hook(reader, conclusion, key), payloads.CONTENT_TYPE
     record_number = (
         PatientRegistration.objects.visible_to(subscription.member_system.service_user)
         .filter(
