@@ -13,6 +13,7 @@ reader may already have seen would rewrite the record under them.
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -24,6 +25,7 @@ from django.utils.translation import gettext as _
 from telemed.audit import services as audit
 from telemed.audit.models import Action, Outcome
 from telemed.core import clock
+from telemed.core.rows import matched
 from telemed.dicom.files import (
     DOES_NOT_MATCH_SOP_CLASS,
     DUPLICATE_SOP_INSTANCE,
@@ -50,6 +52,15 @@ DICOM_MEDIA_TYPE = "application/dicom"
 
 
 @dataclass
+class _KnownStudy:
+    pk: int
+    patient_dicom_id: str
+    patient_id: int | None
+    modalities: list[str]
+    series: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass
 class Sender:
     """Who an object comes from: the institution it belongs to, and the remote node (DIMSE)
     or the user (DICOMweb) that sent it. ``studies`` counts what this association or
@@ -62,6 +73,10 @@ class Sender:
     user: User | None = None
     batch: str = ""
     studies: dict[str, int] = field(default_factory=dict)
+    # What this association or request already indexed, so that the rest of a series costs
+    # an insert and two counter updates rather than finding its study and series again.
+    # Rows are only ever added while ingesting, so a remembered row still exists.
+    known: dict[str, _KnownStudy] = field(default_factory=dict, repr=False)
 
     @property
     def name(self) -> str:
@@ -127,7 +142,13 @@ def _store_and_index(path: Path, inspected: Inspected, sender: Sender) -> Ingest
     existing = _existing(sender.institution, uid)
     if existing is not None:
         return _resend(path, existing)
-    _check_patient(sender.institution, inspected)
+    known = sender.known.get(inspected.text("StudyInstanceUID"))
+    if known is None:
+        _check_patient(sender.institution, inspected)
+    elif known.patient_dicom_id != inspected.text("PatientID"):
+        raise Refused(
+            DOES_NOT_MATCH_SOP_CLASS, _("This study was received for another patient ID.")
+        )
     try:
         with transaction.atomic():
             with path.open("rb") as source:
@@ -149,25 +170,26 @@ def _store_and_index(path: Path, inspected: Inspected, sender: Sender) -> Ingest
 def _check_patient(institution: Institution, inspected: Inspected) -> None:
     # Checked before storing so that a refused object leaves nothing behind; checked again
     # under the study's lock in _index for a study opened meanwhile.
-    known = (
+    known = matched(
         ImagingStudy.objects.unscoped("ingest: the study's patient")
         .filter(institution=institution, study_instance_uid=inspected.text("StudyInstanceUID"))
-        .values_list("patient_dicom_id", flat=True)
-        .first()
+        .only("patient_dicom_id")
     )
-    if known is not None and known != inspected.text("PatientID"):
+    if known is not None and known.patient_dicom_id != inspected.text("PatientID"):
         raise Refused(
             DOES_NOT_MATCH_SOP_CLASS, _("This study was received for another patient ID.")
         )
 
 
 def _existing(institution: Institution, sop_instance_uid: str) -> ImagingInstance | None:
-    return (
-        ImagingInstance.objects.unscoped("ingest: is this instance already indexed")
-        .filter(institution=institution, sop_instance_uid=sop_instance_uid)
-        .select_related("blob")
-        .first()
+    instances = ImagingInstance.objects.unscoped("ingest: is this instance already indexed")
+    # Nearly every instance is new: ask for the key alone, and read the row only for a resend.
+    found = matched(
+        instances.filter(institution=institution, sop_instance_uid=sop_instance_uid).only("pk")
     )
+    if found is None:
+        return None
+    return instances.select_related("blob").get(pk=found.pk)
 
 
 def _resend(path: Path, existing: ImagingInstance) -> Ingested:
@@ -182,13 +204,12 @@ def _resend(path: Path, existing: ImagingInstance) -> Ingested:
 
 
 def _mpi_patient_id(institution: Institution, patient_dicom_id: str) -> int | None:
-    registration = (
+    registration = matched(
         PatientRegistration.objects.unscoped("ingest: link by the sender's own record number")
         .filter(institution=institution, record_number=patient_dicom_id)
-        .values_list("patient_id", flat=True)
-        .first()
+        .only("patient_id")
     )
-    return registration
+    return registration.patient_id if registration is not None else None
 
 
 def _index(inspected: Inspected, sender: Sender, blob: Blob) -> ImagingInstance:
@@ -196,66 +217,48 @@ def _index(inspected: Inspected, sender: Sender, blob: Blob) -> ImagingInstance:
     text = inspected.text
     now = clock.now()
     study_uid = text("StudyInstanceUID")
-    patient_dicom_id = text("PatientID")
-    # Counters and the modality list are updated under the study's row lock, so two
-    # associations storing into one study never lose a count.
-    studies = ImagingStudy.objects.unscoped("ingest: find and lock the study")
-    study = (
-        studies.select_for_update()
-        .filter(institution=sender.institution, study_instance_uid=study_uid)
-        .first()
-    )
-    created = study is None
-    if study is None:
-        try:
-            with transaction.atomic():
-                study = studies.create(
-                    institution=sender.institution,
-                    study_instance_uid=study_uid,
-                    patient_dicom_id=patient_dicom_id,
-                    patient_name=text("PatientName")[:324],
-                    patient_birth_date=dicom_date(text("PatientBirthDate")),
-                    patient_sex=text("PatientSex")[:16],
-                    study_date=dicom_date(text("StudyDate")),
-                    study_time=text("StudyTime")[:16],
-                    accession_number=text("AccessionNumber")[:16],
-                    study_id=text("StudyID")[:16],
-                    study_description=text("StudyDescription")[:64],
-                    referring_physician_name=text("ReferringPhysicianName")[:324],
-                    calling_ae_title=sender.calling_ae_title,
-                    patient_id=_mpi_patient_id(sender.institution, patient_dicom_id),
-                    received_at=now,
-                    updated_at=now,
-                )
-        except IntegrityError:
-            # Opened by another association meanwhile: take its row, under the lock.
-            created = False
-            study = studies.select_for_update().get(
-                institution=sender.institution, study_instance_uid=study_uid
-            )
-    if study.patient_dicom_id != patient_dicom_id:
+    modality = text("Modality")[:16]
+    known = sender.known.get(study_uid)
+    created = False
+    modalities: list[str] | None = None  # set when the study's modality list grows
+    if known is None or (modality and modality not in known.modalities):
+        # The first instance of the study here, or a modality it has not had yet: read the
+        # study under its row lock, so that two associations storing into one study never
+        # lose a modality (the counters below are atomic updates either way).
+        study, created = _locked_study(inspected, sender, now)
+        found = list(study.modality_list)
+        if modality and modality not in found:
+            found.append(modality)
+            modalities = found
+        series_seen = known.series if known is not None else {}
+        known = _KnownStudy(study.pk, study.patient_dicom_id, study.patient_id, found, series_seen)
+    if known.patient_dicom_id != text("PatientID"):
         raise Refused(
             DOES_NOT_MATCH_SOP_CLASS, _("This study was received for another patient ID.")
         )
-    modality = text("Modality")[:16]
+    series_uid = text("SeriesInstanceUID")
+    series_pk = known.series.get(series_uid)
+    series_created = False
+    if series_pk is None:
+        series, series_created = ImagingSeries.objects.unscoped(
+            "ingest: find or open the series"
+        ).get_or_create(
+            study_id=known.pk,
+            series_instance_uid=series_uid,
+            defaults={
+                "modality": modality,
+                "series_number": dicom_int(text("SeriesNumber")),
+                "series_description": text("SeriesDescription")[:64],
+                "body_part_examined": text("BodyPartExamined")[:16],
+                "series_date": dicom_date(text("SeriesDate")),
+                "received_at": now,
+            },
+        )
+        series_pk = series.pk
     pixel = inspected.pixel_data
-    series, series_created = ImagingSeries.objects.unscoped(
-        "ingest: find or open the series"
-    ).get_or_create(
-        study=study,
-        series_instance_uid=text("SeriesInstanceUID"),
-        defaults={
-            "modality": modality,
-            "series_number": dicom_int(text("SeriesNumber")),
-            "series_description": text("SeriesDescription")[:64],
-            "body_part_examined": text("BodyPartExamined")[:16],
-            "series_date": dicom_date(text("SeriesDate")),
-            "received_at": now,
-        },
-    )
     instance = ImagingInstance.objects.create(
-        study=study,
-        series=series,
+        study_id=known.pk,
+        series_id=series_pk,
         institution=sender.institution,
         sop_instance_uid=text("SOPInstanceUID"),
         sop_class_uid=text("SOPClassUID"),
@@ -273,18 +276,17 @@ def _index(inspected: Inspected, sender: Sender, blob: Blob) -> ImagingInstance:
         pixel_data_length=pixel.length if pixel and pixel.offset >= 0 else None,
         received_at=now,
     )
-    ImagingSeries.objects.unscoped("ingest: count").filter(pk=series.pk).update(
+    ImagingSeries.objects.unscoped("ingest: count").filter(pk=series_pk).update(
         instance_count=F("instance_count") + 1
     )
-    modalities = study.modality_list
-    if modality and modality not in modalities:
-        modalities.append(modality)
-    ImagingStudy.objects.unscoped("ingest: count").filter(pk=study.pk).update(
-        instance_count=F("instance_count") + 1,
-        series_count=F("series_count") + (1 if series_created else 0),
-        modalities="\\".join(modalities)[:200],
-        updated_at=now,
-    )
+    counters: dict[str, object] = {
+        "instance_count": F("instance_count") + 1,
+        "series_count": F("series_count") + (1 if series_created else 0),
+        "updated_at": now,
+    }
+    if modalities is not None:
+        counters["modalities"] = "\\".join(modalities)[:200]
+    ImagingStudy.objects.unscoped("ingest: count").filter(pk=known.pk).update(**counters)
     if study_uid not in sender.studies:
         # The first instance of this study on this association or request: one event, in
         # the same transaction, so an acknowledged instance is never unaudited.
@@ -292,8 +294,8 @@ def _index(inspected: Inspected, sender: Sender, blob: Blob) -> ImagingInstance:
             sender.user,
             Action.CREATE,
             object_type="imaging_study",
-            object_id=study.pk,
-            patient_id=study.patient_id,
+            object_id=known.pk,
+            patient_id=known.patient_id,
             actor_name=sender.name,
             detail={
                 "received": "dicom" if sender.user is None else "dicomweb",
@@ -303,7 +305,63 @@ def _index(inspected: Inspected, sender: Sender, blob: Blob) -> ImagingInstance:
                 "new_study": created,
             },
         )
+    remembered = known
+    remembered_series = (series_uid, series_pk)
+
+    def remember() -> None:
+        # Only what committed is remembered: a rolled-back study or series must be looked
+        # up (and made) again by the next instance.
+        remembered.series[remembered_series[0]] = remembered_series[1]
+        sender.known[study_uid] = remembered
+
+    transaction.on_commit(remember)
     return instance
+
+
+def _locked_study(
+    inspected: Inspected, sender: Sender, now: dt.datetime
+) -> tuple[ImagingStudy, bool]:
+    """The study row under its lock, opened from this instance's attributes if it is new."""
+    text = inspected.text
+    study_uid = text("StudyInstanceUID")
+    patient_dicom_id = text("PatientID")
+    studies = ImagingStudy.objects.unscoped("ingest: find and lock the study")
+    study = matched(
+        studies.select_for_update().filter(
+            institution=sender.institution, study_instance_uid=study_uid
+        )
+    )
+    if study is not None:
+        return study, False
+    try:
+        with transaction.atomic():
+            study = studies.create(
+                institution=sender.institution,
+                study_instance_uid=study_uid,
+                patient_dicom_id=patient_dicom_id,
+                patient_name=text("PatientName")[:324],
+                patient_birth_date=dicom_date(text("PatientBirthDate")),
+                patient_sex=text("PatientSex")[:16],
+                study_date=dicom_date(text("StudyDate")),
+                study_time=text("StudyTime")[:16],
+                accession_number=text("AccessionNumber")[:16],
+                study_id=text("StudyID")[:16],
+                study_description=text("StudyDescription")[:64],
+                referring_physician_name=text("ReferringPhysicianName")[:324],
+                calling_ae_title=sender.calling_ae_title,
+                patient_id=_mpi_patient_id(sender.institution, patient_dicom_id),
+                received_at=now,
+                updated_at=now,
+            )
+        return study, True
+    except IntegrityError:
+        # Opened by another association meanwhile: take its row, under the lock.
+        return (
+            studies.select_for_update().get(
+                institution=sender.institution, study_instance_uid=study_uid
+            ),
+            False,
+        )
 
 
 def _audit_refusal(sender: Sender, refusal: Refused, sop_instance_uid: str | None) -> None:
