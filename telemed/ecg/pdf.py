@@ -164,6 +164,11 @@ def render(case: object, recording: EcgRecording, report: dict[str, object]) -> 
         (gettext("Signed by"), f"{signer['name']} · {signed_at}"),  # type: ignore[index]
     ):
         story.append(Paragraph(f"<b>{_text(heading)}</b>: {_text(str(value))}", body))
+    if int(str(report["version"])) > 1:
+        amended = f"{report['version']} · {report['amendment_reason']}"
+        story.append(
+            Paragraph(f"<b>{_text(gettext('Amended version'))}</b>: {_text(amended)}", body)
+        )
     story.append(Paragraph("SHA-256: " + str(report["text_sha256"]), small))
     document.build(story)
     return buffer.getvalue()

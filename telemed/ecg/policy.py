@@ -18,6 +18,7 @@ ECG = KindPolicy(
     own_intake=True,
     # The report is written beside the tracing, on the ECG case page.
     report_page="ecg:case",
+    amend_page="ecg:case",
     may_claim=pools.may_claim,
     session_minutes=15,
 )

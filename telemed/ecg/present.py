@@ -80,6 +80,12 @@ def report(case: Consultation) -> dict[str, Any] | None:
         "signed_by": person(conclusion.signed_by),
         "signed_at": conclusion.signed_at,
         "text_sha256": conclusion.text_sha256,
+        "amendment_reason": conclusion.amendment_reason,
+        # The versions this one supersedes, newest first: kept and shown, never replaced.
+        "earlier": [
+            {"version": old.version, "signed_at": old.signed_at, "diagnosis": old.diagnosis}
+            for old in case.conclusions.filter(version__lt=conclusion.version).order_by("-version")
+        ],
         "pdf_url": reverse("ecg:report_pdf", args=[case.pk]),
     }
 

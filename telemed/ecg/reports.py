@@ -1,6 +1,10 @@
 """The ECG report: common phrases to click, the measurements pre-filled from the analysis
 and corrected by the expert, free text; signed as the case's conclusion (the engine's
 ``conclude`` step and ``consultations.signing``), with the structured part kept beside it.
+
+An amendment (the engine's ``amend`` step: the signer, with a reason) is a new signed
+version that supersedes the last one; it gets its own structured part, so every version
+keeps the phrases and measurements it was signed with.
 """
 
 from __future__ import annotations
@@ -156,7 +160,7 @@ def findings_text(draft: ReportDraft) -> str:
     return "\n".join(lines) or gettext("See the tracing.")
 
 
-def conclusion_draft(draft: ReportDraft) -> signing.ConclusionDraft:
+def conclusion_draft(draft: ReportDraft, *, amendment_reason: str = "") -> signing.ConclusionDraft:
     labels = [str(BY_CODE[code].label) for code in draft.phrases]
     diagnosis = "；".join([*labels, *([draft.diagnosis] if draft.diagnosis else [])])
     icd10 = draft.icd10_codes or tuple(
@@ -167,6 +171,7 @@ def conclusion_draft(draft: ReportDraft) -> signing.ConclusionDraft:
         diagnosis=diagnosis,
         icd10_codes=icd10 or ("R94.3",),
         recommendations=draft.recommendations or gettext("Clinical correlation."),
+        amendment_reason=amendment_reason,
     )
 
 
@@ -180,6 +185,30 @@ def sign_report(actor: User, consultation_id: int, draft: ReportDraft) -> Conclu
     # Anyone else is refused by the engine's conclude step (403 / 409) before any of it counts.
     with transaction.atomic():
         conclusion = consultation_services.conclude(actor, case.pk, conclusion_draft(draft))
+        EcgReport.objects.create(
+            recording=recording,
+            conclusion=conclusion,
+            phrases=list(draft.phrases),
+            measurements=draft.measurements,
+        )
+    return conclusion
+
+
+def amend_report(
+    actor: User, consultation_id: int, draft: ReportDraft, *, reason: str
+) -> Conclusion:
+    """Sign a new version of the report (the signer only, with a reason): the conclusion
+    superseding the last one and its structured part, in one transaction."""
+    case: Consultation = queries.get_case(actor, consultation_id)
+    recording = queries.recording(case)
+    if case.conclusions.filter(signed_by=actor).exists():
+        draft = validate(draft)
+    # Anyone else is refused by the engine's amend step (403 / 409); a missing reason by
+    # the signing rules, before anything is written.
+    with transaction.atomic():
+        conclusion = consultation_services.amend(
+            actor, case.pk, conclusion_draft(draft, amendment_reason=reason)
+        )
         EcgReport.objects.create(
             recording=recording,
             conclusion=conclusion,

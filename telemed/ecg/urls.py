@@ -14,6 +14,7 @@ urlpatterns: list[URLPattern] = [
     path("<int:consultation_id>/claim/", views.claim, name="claim"),
     path("<int:consultation_id>/release/", views.release, name="release"),
     path("<int:consultation_id>/report/", views.report, name="report"),
+    path("<int:consultation_id>/amend/", views.amend, name="amend"),
     path("<int:consultation_id>/report/fragment/", views.report_fragment, name="report_fragment"),
     path("<int:consultation_id>/report.pdf", views.report_pdf, name="report_pdf"),
 ]

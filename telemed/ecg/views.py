@@ -4,6 +4,7 @@ services write, queries read; the viewer fetches its samples from the API."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from django.contrib import messages
@@ -103,13 +104,21 @@ def _render_case(
     found = _load(user, consultation_id)
     info = present.detail(user, found)
     chosen = extra.pop("chosen", None)
+    signed = info["report"]
+    amending = signed is not None and "amend" in info["actions"]
+    # An amendment starts from what was signed; a first report from the automated reading.
+    start = signed if amending and signed["phrases"] else None
+    measured = start["measurements"] if start else info["measurements"]
     context = {
         "case": found,
         "info": info,
+        "amending": amending,
         "phrases": reports.PHRASES,
-        "chosen": chosen if chosen is not None else info["suggested_phrases"],
+        "chosen": chosen
+        if chosen is not None
+        else (start["phrases"] if start else info["suggested_phrases"]),
         "measurement_fields": [
-            (name, reports.MEASUREMENT_LABELS[name], unit, info["measurements"].get(name))
+            (name, reports.MEASUREMENT_LABELS[name], unit, measured.get(name))
             for name, unit in analysis_view.MEASUREMENTS
         ],
         "statement_labels": [
@@ -155,26 +164,14 @@ def _number(raw: str) -> float | None:
     return float(raw) if raw else None
 
 
-@page("ecg:report")
-@require_POST
-def report(request: HttpRequest, consultation_id: int) -> HttpResponse:
-    user = _user(request)
+def _draft(request: HttpRequest) -> reports.ReportDraft:
+    """The report form's fields (ValueError: a measurement is not a number)."""
     post = request.POST
-    phrases = tuple(post.getlist("phrases"))
-    try:
-        measurements = {
-            name: _number(post.get(f"m_{name}", "")) for name, _unit in analysis_view.MEASUREMENTS
-        }
-    except ValueError:
-        return _render_case(
-            request,
-            consultation_id,
-            status=422,
-            error=_("Measurements must be numbers."),
-            chosen=list(phrases),
-        )
-    draft = reports.ReportDraft(
-        phrases=phrases,
+    measurements = {
+        name: _number(post.get(f"m_{name}", "")) for name, _unit in analysis_view.MEASUREMENTS
+    }
+    return reports.ReportDraft(
+        phrases=tuple(post.getlist("phrases")),
         measurements=measurements,
         findings=post.get("findings", "")[:5000],
         diagnosis=post.get("diagnosis", "")[:2000],
@@ -183,8 +180,25 @@ def report(request: HttpRequest, consultation_id: int) -> HttpResponse:
         ),
         recommendations=post.get("recommendations", "")[:2000],
     )
+
+
+def _sign(
+    request: HttpRequest, consultation_id: int, sign: Callable[[reports.ReportDraft], object]
+) -> HttpResponse | None:
+    """Run ``sign`` on the form's draft; the case page again with the reasons if refused."""
+    phrases = request.POST.getlist("phrases")
     try:
-        reports.sign_report(user, consultation_id, draft)
+        draft = _draft(request)
+    except ValueError:
+        return _render_case(
+            request,
+            consultation_id,
+            status=422,
+            error=_("Measurements must be numbers."),
+            chosen=phrases,
+        )
+    try:
+        sign(draft)
     except NotFound:
         raise Http404("ECG not found") from None
     except DomainError as error:
@@ -194,9 +208,37 @@ def report(request: HttpRequest, consultation_id: int) -> HttpResponse:
             status=error.status,
             error=error.message,
             details=error.details.get("fields", {}),
-            chosen=list(phrases),
+            chosen=phrases,
         )
+    return None
+
+
+@page("ecg:report")
+@require_POST
+def report(request: HttpRequest, consultation_id: int) -> HttpResponse:
+    user = _user(request)
+    refused = _sign(
+        request, consultation_id, lambda draft: reports.sign_report(user, consultation_id, draft)
+    )
+    if refused is not None:
+        return refused
     messages.success(request, _("The report is signed and sent to the requester."))
+    return redirect("ecg:case", consultation_id)
+
+
+@page("ecg:amend")
+@require_POST
+def amend(request: HttpRequest, consultation_id: int) -> HttpResponse:
+    user = _user(request)
+    reason = request.POST.get("amendment_reason", "")[:2000]
+    refused = _sign(
+        request,
+        consultation_id,
+        lambda draft: reports.amend_report(user, consultation_id, draft, reason=reason),
+    )
+    if refused is not None:
+        return refused
+    messages.success(request, _("The amended report is signed and sent to the requester."))
     return redirect("ecg:case", consultation_id)
 
 
