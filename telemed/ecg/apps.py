@@ -9,9 +9,10 @@ class EcgConfig(AppConfig):
 
     def ready(self) -> None:
         from telemed.core import body_limits, events
-        from telemed.ecg import jobs, policy, realtime
+        from telemed.ecg import jobs, node, policy, realtime
 
         policy.connect()
+        node.connect()
         events.subscribe("consultation.changed", realtime.on_consultation_changed)
         jobs.connect()
         for prefix in ("/api/ecg/cases", "/ecg/new/"):

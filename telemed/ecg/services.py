@@ -63,7 +63,8 @@ class Intake:
     clinical_summary: str = ""
     question: str = ""
     consent_confirmed: bool = False
-    channel: str = "upload"  # upload, fhir, dicom: where it came in
+    channel: str = "upload"  # upload, api, fhir, dicom, dicomweb: where it came in
+    sender: str = ""  # a machine sender's own name (the DICOM node's AE title and address)
 
 
 def submit_ecg(
@@ -156,6 +157,7 @@ def submit_ecg(
             case.submitted_at = clock.now()
             return {
                 "channel": intake.channel,
+                **({"sender": intake.sender[:100]} if intake.sender else {}),
                 "pool": pool.pk,
                 "critical": recording.critical,
                 "format": record.source_format,

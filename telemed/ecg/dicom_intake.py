@@ -1,0 +1,170 @@
+"""A DICOM ECG waveform object (12-lead, General or Ambulatory ECG), received by C-STORE or
+by STOW-RS, into an ECG case in the sending institution's pool.
+
+The file is first checked as DICOM the way every received object is
+(``telemed.dicom.files.inspect``: preamble, UIDs, required attributes, truncation) and
+against what the C-STORE announced; the patient is the one registered at the sending
+institution under the object's PatientID (``intake``); then ``services.submit_ecg`` reads,
+measures, stores and submits in one transaction. A refusal raises ``Refused`` with the
+DIMSE status, audited, before anything is written; a return means the case is committed.
+
+Re-sending, decided as imaging decides it: the same SOP Instance UID from the same
+institution with the same bytes is a success that changes nothing (a cart that lost the
+answer sends again); with other bytes it is refused (0x0111) and the first stays, since a
+changed object gets a new SOP Instance UID.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from django.utils.translation import gettext
+
+from telemed.audit import services as audit
+from telemed.audit.models import Action
+from telemed.core.errors import DomainError, PermissionDenied
+from telemed.dicom.files import (
+    CANNOT_UNDERSTAND,
+    DOES_NOT_MATCH_SOP_CLASS,
+    DUPLICATE_SOP_INSTANCE,
+    OUT_OF_RESOURCES,
+    PROCESSING_FAILURE,
+    inspect,
+)
+from telemed.dicom.registry import Refused
+from telemed.ecg import intake, services
+from telemed.ecg.models import EcgSourceFile
+from telemed.ecg.signal.errors import EcgFormatError
+from telemed.ecg.signal.readers.common import max_bytes
+
+if TYPE_CHECKING:
+    from telemed.accounts.models import User
+    from telemed.consultations.models import Consultation
+
+
+class _AlreadyAudited(Refused):
+    """A refusal the service has audited itself (a role that cannot send ECGs)."""
+
+
+@dataclass(frozen=True)
+class Sent:
+    """Who sent the object: the account the intake acts as, the channel (``dicom`` for
+    C-STORE, ``dicomweb`` for STOW-RS) and the sender's own name for the record."""
+
+    actor: User
+    channel: str
+    sender: str
+
+
+def receive(
+    path: Path,
+    sent: Sent,
+    *,
+    sop_class_uid: str | None = None,
+    sop_instance_uid: str | None = None,
+) -> Consultation | None:
+    """Take the Part 10 file at ``path`` as an ECG case; None when it is a resend of an
+    object already taken. ``sop_*`` are what a C-STORE announced. Raises ``Refused``."""
+    try:
+        return _receive(path, sent, sop_class_uid, sop_instance_uid)
+    except _AlreadyAudited:
+        raise
+    except Refused as refusal:
+        audit.denied(
+            sent.actor,
+            Action.CREATE,
+            object_type="ecg",
+            object_id=sop_instance_uid or "",
+            reason=refusal.reason[:200],
+            detail={"channel": sent.channel, "sender": sent.sender[:100], "status": refusal.status},
+        )
+        raise
+
+
+def _receive(
+    path: Path,
+    sent: Sent,
+    sop_class_uid: str | None,
+    sop_instance_uid: str | None,
+) -> Consultation | None:
+    inspected = inspect(path)
+    dataset_class, uid = inspected.text("SOPClassUID"), inspected.text("SOPInstanceUID")
+    if sop_class_uid is not None and dataset_class != sop_class_uid:
+        raise Refused(
+            DOES_NOT_MATCH_SOP_CLASS, gettext("The data set's SOP class is not the one announced.")
+        )
+    if sop_instance_uid is not None and uid != sop_instance_uid:
+        raise Refused(
+            DOES_NOT_MATCH_SOP_CLASS,
+            gettext("The data set's SOP instance is not the one announced."),
+        )
+    if inspected.size > max_bytes():
+        raise Refused(
+            OUT_OF_RESOURCES,
+            gettext("The ECG object is larger than %(limit)d bytes.") % {"limit": max_bytes()},
+        )
+    data = path.read_bytes()
+    name = f"{uid}.dcm"
+    if _already_taken(sent.actor, name, data):
+        return None
+    try:
+        patient = intake.patient_by_record_number(
+            sent.actor,
+            inspected.text("PatientID"),
+            birth_date=_dicom_date(inspected.text("PatientBirthDate")),
+            sex=inspected.text("PatientSex"),
+        )
+        intake.require_consent_on_record(patient, named=inspected.text("PatientID"))
+        return services.submit_ecg(
+            sent.actor,
+            patient,
+            {name: data},
+            main=name,
+            intake=services.Intake(channel=sent.channel, sender=sent.sender),
+        )
+    except PermissionDenied as error:
+        raise _AlreadyAudited(PROCESSING_FAILURE, error.message) from None
+    except DomainError as error:
+        raise _refusal(error) from None
+
+
+def _already_taken(actor: User, name: str, data: bytes) -> bool:
+    """True for a resend of the same bytes; Refused for the same instance with others."""
+    sent_before = set(
+        EcgSourceFile.objects.unscoped("resend check within the sender's own institution")
+        .filter(
+            name=name,
+            recording__source_format="dicom",
+            recording__consultation__requesting_institution_id=actor.institution_id,
+        )
+        .values_list("blob_id", flat=True)
+    )
+    if not sent_before:
+        return False
+    if hashlib.sha256(data).hexdigest() in sent_before:
+        return True
+    raise Refused(
+        DUPLICATE_SOP_INSTANCE,
+        gettext("This SOP instance was received before with other content."),
+    )
+
+
+def _refusal(error: DomainError) -> Refused:
+    if isinstance(error, EcgFormatError):
+        status = OUT_OF_RESOURCES if error.status == 413 else CANNOT_UNDERSTAND
+    else:
+        # Who the patient is, the consent, the pool: nothing wrong with the object itself.
+        status = PROCESSING_FAILURE
+    return Refused(status, error.message)
+
+
+def _dicom_date(text: str) -> dt.date | None:
+    # A malformed birth date cannot be compared; the record number still names the patient.
+    try:
+        return dt.datetime.strptime(text.strip()[:8], "%Y%m%d").date() if text.strip() else None
+    except ValueError:
+        return None
