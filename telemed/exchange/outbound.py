@@ -31,13 +31,14 @@ from typing import Any
 from django.conf import settings
 from django.db import DatabaseError, IntegrityError, connection, transaction
 from django.db.models import Q
+from django.utils.translation import gettext as _
 
-from telemed.accounts.models import User
+from telemed.accounts.models import Role, User
 from telemed.audit import services as audit
 from telemed.audit.models import Action
 from telemed.consultations.models import Conclusion
 from telemed.core import clock
-from telemed.core.errors import ValidationFailed
+from telemed.core.errors import PermissionDenied, ValidationFailed
 from telemed.exchange import oru, payloads
 from telemed.exchange.models import (
     DeliveryAttempt,
@@ -298,7 +299,14 @@ def deliver_due(limit: int = 50, budget_seconds: float = TURN_SECONDS) -> dict[s
 
 
 def retry(actor: User, message_ids: Iterable[int]) -> int:
-    """Send dead letters (or failing rows) again now, with a fresh round of attempts."""
+    """Send dead letters (or failing rows) again now, with a fresh round of attempts (an
+    operator's action: administrators only); rows outside the actor's scope, or delivered
+    already, are left alone. Returns how many were retried."""
+    if actor.role != Role.ADMINISTRATOR and not actor.is_superuser:
+        audit.denied(
+            actor, Action.ADMIN, object_type="outbound_message", reason="role cannot retry"
+        )
+        raise PermissionDenied(_("Only an administrator retries deliveries"))
     ids = list(message_ids)
     with transaction.atomic():
         rows = OutboundMessage.objects.visible_to(actor).filter(
