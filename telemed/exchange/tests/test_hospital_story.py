@@ -151,12 +151,13 @@ def _story(live_server, network, his, rest, oru, port) -> None:
     updated = read(smart, f"Patient?identifier={MRN}|MR-0")["entry"][0]["resource"]
     assert updated["telecom"][0]["value"] == "13900000000"
 
+    order_case_ids = messages.filter(message_type__startswith="ORM").order_by("control_id")
     ordered = [
         Consultation.objects.unscoped("test").get(pk=pk)
-        for pk in messages.filter(message_type__startswith="ORM")
-        .order_by("control_id")
-        .values_list("consultation_id", flat=True)
+        for pk in order_case_ids.values_list("consultation_id", flat=True)
+        if pk is not None
     ]
+    assert len(ordered) == 2
     cases = ordered + [Consultation.objects.unscoped("test").get(number=n) for n in numbers]
     assert [case.state for case in cases] == ["submitted"] * 5
     tasks = read(smart, "Task?_count=50")
