@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from django.urls import URLPattern, path
 
-from telemed.ecg import views
+from telemed.ecg import views, views_roster
 
 app_name = "ecg"
 urlpatterns: list[URLPattern] = [
     path("", views.worklist, name="worklist"),
     path("new/", views.new, name="new"),
+    path("roster/", views_roster.roster_page, name="roster"),
+    path("roster/<int:shift_id>/end/", views_roster.end_shift, name="roster_end"),
     path("<int:consultation_id>/", views.case, name="case"),
     path("<int:consultation_id>/claim/", views.claim, name="claim"),
     path("<int:consultation_id>/release/", views.release, name="release"),

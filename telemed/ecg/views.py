@@ -40,6 +40,7 @@ def worklist(request: HttpRequest) -> HttpResponse:
             # An empty list means something else when the expert is not on duty anywhere.
             "off_duty": is_expert and not pools.on_duty_pool_ids(user.pk),
             "can_send": may_open(user.role, "ecg:new"),
+            "can_roster": may_open(user.role, "ecg:roster"),
         },
     )
 

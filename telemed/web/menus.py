@@ -78,6 +78,12 @@ ECG_READERS = frozenset(
     }
 )
 
+# Who keeps the ECG pools' duty rosters (telemed.ecg.roster decides whose experts).
+ROSTER_KEEPERS = frozenset({Role.CONSULTATION_MANAGER, Role.ADMINISTRATOR})
+
+# The exchange hub's operator pages (telemed.exchange.views).
+EXCHANGE_OPERATORS = frozenset({Role.ADMINISTRATOR})
+
 
 @dataclass(frozen=True)
 class Page:
@@ -163,6 +169,9 @@ PAGES: tuple[Page, ...] = (
             ("claim", _("ECG"), EXPERTS),
             ("release", _("ECG"), EXPERTS),
             ("report", _("ECG report"), EXPERTS),
+            ("amend", _("Amend the ECG report"), EXPERTS),
+            ("roster", _("ECG duty roster"), ROSTER_KEEPERS),
+            ("roster_end", _("ECG duty roster"), ROSTER_KEEPERS),
             ("report_fragment", _("ECG report"), ECG_READERS),
             ("report_pdf", _("ECG report"), ECG_READERS),
         )
@@ -190,6 +199,20 @@ PAGES: tuple[Page, ...] = (
     Page("web:network", _("Network"), PEOPLE),
     Page("web:institution", _("Institution"), PEOPLE, in_menu=False, section="web:network"),
     Page("web:audit", _("Audit trail"), AUDITORS),
+    # The exchange hub's operators: the outbox with its delivery log and dead letters, and
+    # the queue of unmapped codes.
+    Page("exchange:outbox", _("Data exchange"), EXCHANGE_OPERATORS),
+    *(
+        Page(
+            f"exchange:{name}", label, EXCHANGE_OPERATORS, in_menu=False, section="exchange:outbox"
+        )
+        for name, label in (
+            ("message", _("Outbound message")),
+            ("retry", _("Dead letters")),
+            ("codes", _("Unmapped codes")),
+            ("map_code", _("Unmapped codes")),
+        )
+    ),
     Page("admin:index", _("Administration"), frozenset({Role.ADMINISTRATOR})),
 )
 _BY_NAME = {page.url_name: page for page in PAGES}
