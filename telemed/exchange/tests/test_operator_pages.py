@@ -10,37 +10,15 @@ import pytest
 from django.test import Client
 
 from telemed.audit.models import AuditEvent
-from telemed.consultations.testing import advance, build_team, draft
 from telemed.core.errors import PermissionDenied
-from telemed.exchange import codes, outbound, services
+from telemed.exchange import codes, outbound
 from telemed.exchange.models import (
     CodeKind,
     CodeMapping,
     DeliveryState,
     OutboundMessage,
-    Transport,
-    UnmappedCode,
 )
 from telemed.testing import make_user, sign_in
-
-
-@pytest.fixture
-def operator(network):
-    return make_user("ops", "administrator", network.province)
-
-
-@pytest.fixture
-def dead_letter(his, alice, network, settings) -> OutboundMessage:
-    """A report whose subscriber never answered: one failed attempt, then the dead list."""
-    settings.DELIVERY_MAX_ATTEMPTS = 1
-    services.subscribe(his, Transport.REST_HOOK, "http://127.0.0.1:9/never")
-    team = build_team(network, alice)
-    advance(team, draft(team), "concluded")
-    outbound.enqueue_missed()
-    assert outbound.deliver_due()["failed"] == 1
-    row = OutboundMessage.objects.unscoped("test").get()
-    assert row.state == DeliveryState.DEAD
-    return row
 
 
 def signed_in(user, *, csrf: bool = False) -> Client:
@@ -150,13 +128,6 @@ def test_others_cannot_open_or_press(dead_letter, alice, network):
     assert dead_letter.state == DeliveryState.DEAD
     with pytest.raises(PermissionDenied):
         outbound.retry(alice, [dead_letter.pk])
-
-
-@pytest.fixture
-def queued(network) -> UnmappedCode:
-    assert codes.translate(network.county_a, CodeKind.DIAGNOSIS, "GXY01", "高血压") is None
-    assert codes.translate(network.county_a, CodeKind.DIAGNOSIS, "GXY01", "高血压") is None
-    return UnmappedCode.objects.get(local_code="GXY01")
 
 
 def test_an_operator_maps_a_queued_code(queued, operator, network):
