@@ -9,6 +9,8 @@ client finds them; they carry an ETag and may be cached privately for a day.
 
 from __future__ import annotations
 
+import base64
+import binascii
 from typing import Any
 
 from django.http import HttpRequest, HttpResponse
@@ -16,17 +18,19 @@ from django.utils.translation import gettext
 from ninja import Router, Status
 
 from telemed.accounts.models import User
-from telemed.core.errors import NotFound
-from telemed.pathology import geometry, queries, report, services, slides
+from telemed.core.errors import NotFound, ValidationFailed
+from telemed.pathology import edge_services, geometry, queries, relay, report, services, slides
 from telemed.pathology.models import Annotation, KeyImage, Slide
 from telemed.pathology.schemas import (
     AnnotationIn,
     AnnotationOut,
+    EdgeSlideIn,
     KeyImageIn,
     KeyImageOut,
     ReportIn,
     ReportOut,
     SlideOut,
+    UploadNowOut,
 )
 from telemed.storage.blobstore import get_blob_store
 
@@ -71,6 +75,18 @@ def slide_json(slide: Slide, user: User) -> dict[str, Any]:
         "thumbnail_url": f"{base}/thumbnail.jpeg",
         "label_url": f"{base}/associated/label.jpeg" if label else None,
         "macro_url": f"{base}/associated/macro.jpeg" if slide.has_macro else None,
+        **_edge_json(slide),
+    }
+
+
+def _edge_json(slide: Slide) -> dict[str, Any]:
+    if not slide.at_edge:
+        return {"at_edge": False, "edge_online": False, "received_bytes": 0}
+    return {
+        "at_edge": True,
+        "edge_online": relay.is_online(slide.uploaded_by_id),
+        "received_bytes": queries.received_bytes(slide),
+        "upload_requested_at": slide.upload_requested_at,
     }
 
 
@@ -131,8 +147,13 @@ def get_slide(request: HttpRequest, slide_id: int) -> dict[str, Any]:
 @router.get("/slides/{int:slide_id}/slide.dzi", summary="The DeepZoom descriptor (opening it)")
 def dzi(request: HttpRequest, slide_id: int) -> HttpResponse:
     slide = queries.get_slide(_user(request), slide_id)
-    queries.check_available(slide.state, slide.failure_reason)
-    response = HttpResponse(slides.descriptor(slide.source), content_type="application/xml")
+    if slide.at_edge:
+        # Built from the size the edge announced: the same XML OpenSlide gives once here.
+        xml = slides.descriptor_for(int(slide.deepzoom_width), int(slide.deepzoom_height))
+    else:
+        queries.check_available(slide.state, slide.failure_reason)
+        xml = slides.descriptor(slide.source)
+    response = HttpResponse(xml, content_type="application/xml")
     response["Cache-Control"] = CACHE_CONTROL
     return response
 
@@ -142,17 +163,29 @@ def dzi(request: HttpRequest, slide_id: int) -> HttpResponse:
     summary="One DeepZoom tile",
 )
 def tile(request: HttpRequest, slide_id: int, level: int, col: int, row: int) -> HttpResponse:
-    source = queries.tile_source(_user(request), slide_id)
-    etag = slides.tile_etag(source, level, col, row)
+    found = queries.tile_source(_user(request), slide_id)
+    etag = slides.tile_etag(found.source, level, col, row)
     if request.headers.get("If-None-Match") == etag:
         return _jpeg(request, b"", etag)
-    return _jpeg(request, slides.tile(source, level, col, row), etag)
+    if found.edge_user_id is not None:
+        # Still at the sending hospital: relayed from its edge gateway, cached here.
+        data = relay.tile(found.edge_user_id, found.source, found.deepzoom_size, (level, col, row))
+    else:
+        data = slides.tile(found.source, level, col, row)
+    return _jpeg(request, data, etag)
 
 
 @router.get("/slides/{int:slide_id}/thumbnail.jpeg", summary="The slide's thumbnail")
 def thumbnail(request: HttpRequest, slide_id: int) -> HttpResponse:
     slide = queries.get_slide(_user(request), slide_id, audit_read=False)
-    return _jpeg(request, slides.thumbnail(slide.source), f'"{slide.sha256[:32]}-{slide.pk}-thumb"')
+    etag = f'"{slide.sha256[:32]}-{slide.pk}-thumb"'
+    if slide.blob_id is None:
+        # The thumbnail the edge sent with the registration (the file is not here).
+        if slide.thumbnail_blob_id is None:
+            raise NotFound(gettext("This slide has no thumbnail yet."))
+        with get_blob_store().open(str(slide.thumbnail_blob_id)) as stream:
+            return _jpeg(request, stream.read(), etag)  # at most THUMBNAIL_MAX_BYTES
+    return _jpeg(request, slides.thumbnail(slide.source), etag)
 
 
 @router.get(
@@ -165,7 +198,45 @@ def associated(request: HttpRequest, slide_id: int, name: str) -> HttpResponse:
         slide = queries.get_label_slide(user, slide_id)
     else:
         slide = queries.get_slide(user, slide_id, audit_read=False)
+    if slide.at_edge:
+        if name not in slides.ASSOCIATED:
+            raise NotFound(gettext("This slide has no %(name)s image.") % {"name": name})
+        return _jpeg(request, relay.associated(slide.uploaded_by_id, slide.source, name))
+    queries.check_available(slide.state, slide.failure_reason)
     return _jpeg(request, slides.associated(slide.source, name))
+
+
+@router.post(
+    "/edge/slides",
+    response={200: SlideOut, 201: SlideOut},
+    summary="An edge gateway registers a slide whose file it keeps for now (201; 200 if known)",
+)
+def register_edge_slide(request: HttpRequest, body: EdgeSlideIn) -> Status[dict[str, Any]]:
+    user = _user(request)
+    try:
+        thumbnail = base64.b64decode(body.thumbnail_base64, validate=True)
+    except binascii.Error:
+        raise ValidationFailed(gettext("The thumbnail is not base64.")) from None
+    fields = body.dict(exclude={"thumbnail_base64"})
+    slide, created = edge_services.register_from_edge(
+        user, edge_services.EdgeRegistration(**fields, thumbnail=thumbnail)
+    )
+    return Status(201 if created else 200, slide_json(slide, user))
+
+
+@router.post(
+    "/slides/{int:slide_id}/upload-now",
+    response={202: UploadNowOut},
+    summary="Ask the sending hospital's edge to upload the slide's file now (outside its window)",
+)
+def upload_now(request: HttpRequest, slide_id: int) -> Status[dict[str, Any]]:
+    told = edge_services.upload_now(_user(request), slide_id)
+    message = (
+        gettext("The sending hospital's edge gateway is uploading the file now.")
+        if told
+        else gettext("The edge gateway is not connected; it will upload when it reconnects.")
+    )
+    return Status(202, {"told": told, "message": message})
 
 
 @router.get(

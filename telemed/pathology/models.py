@@ -5,8 +5,14 @@ A slide belongs to the requesting institution and to one consultation of kind
 ``pathology``. Its file is stored once by content in the blob store; the row keeps what the
 viewer and QC need (vendor, dimensions, levels, the physical pixel size). A slide row exists
 only once OpenSlide has read the file: registration refuses anything it cannot read, so
-there is no half-registered slide. ``registered`` (known, file still at the sending edge) and
-``failed`` (its upload did not verify) are for the edge gateway.
+there is no half-registered slide.
+
+A slide from an edge gateway (``telemed edge`` at the sending hospital) is ``registered``
+first: the edge read it with OpenSlide and announced its metadata, DeepZoom size,
+thumbnail and SHA-256, and the file itself is still there, so there is no blob yet and the
+hub relays its tiles from the edge. When the whole file has arrived and hashes to the
+announced SHA-256 it becomes ``available`` with the hub's own copy; otherwise ``failed``
+with the reason.
 """
 
 from __future__ import annotations
@@ -55,7 +61,13 @@ class Slide(models.Model):
     institution = models.ForeignKey(
         "directory.Institution", on_delete=models.PROTECT, related_name="+"
     )
-    blob = models.ForeignKey("storage.Blob", on_delete=models.PROTECT, related_name="+")
+    # None while the file is still at the sending edge (``registered``).
+    blob = models.ForeignKey(
+        "storage.Blob", on_delete=models.PROTECT, related_name="+", null=True, blank=True
+    )
+    # The content's SHA-256: the blob's address once the file is here, the edge's announced
+    # checksum before (what the arriving file is verified against).
+    sha256 = models.CharField(_("SHA-256"), max_length=64, db_index=True)
     name = models.CharField(_("file name"), max_length=200)
     # For a zipped slide (MIRAX, DICOM WSI): the main file inside the archive.
     entry = models.CharField(_("file in the archive"), max_length=500, blank=True)
@@ -78,6 +90,15 @@ class Slide(models.Model):
         "accounts.User", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
     registered_at = models.DateTimeField(_("registered"), default=clock.now, editable=False)
+    # Edge slides: the DeepZoom image size (the slide's bounds) the descriptor is built from
+    # while the file is away, the thumbnail the edge sent, and when someone last asked the
+    # edge to upload at once (told again when the edge reconnects, until the file arrives).
+    deepzoom_width = models.PositiveBigIntegerField(default=0)
+    deepzoom_height = models.PositiveBigIntegerField(default=0)
+    thumbnail_blob = models.ForeignKey(
+        "storage.Blob", on_delete=models.PROTECT, related_name="+", null=True, blank=True
+    )
+    upload_requested_at = models.DateTimeField(null=True, blank=True)
 
     objects = SlideQuerySet.as_manager()
 
@@ -90,13 +111,14 @@ class Slide(models.Model):
         return f"{self.name} ({self.vendor or '?'})"
 
     @property
-    def sha256(self) -> str:
-        return str(self.blob_id)
+    def source(self) -> str:
+        """What ``telemed.pathology.slides`` opens: the blob, or the entry inside it (for
+        a registered slide only a cache key: the file is at the edge)."""
+        return f"{self.sha256}:{self.entry}" if self.entry else str(self.sha256)
 
     @property
-    def source(self) -> str:
-        """What ``telemed.pathology.slides`` opens: the blob, or the entry inside it."""
-        return f"{self.blob_id}:{self.entry}" if self.entry else str(self.blob_id)
+    def at_edge(self) -> bool:
+        return self.state == SlideState.REGISTERED and self.blob_id is None
 
     @property
     def pixels(self) -> int:
@@ -215,3 +237,7 @@ class SlideUpload(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} {self.offset}/{self.length}"
+
+
+# The edge gateway's own table (used only in the edge role, in the edge's own database).
+from telemed.pathology.edge.models import EdgeSlide  # noqa: E402, F401

@@ -5,6 +5,7 @@ from external-partner institutions never get it."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from django.db.models import QuerySet
@@ -55,20 +56,54 @@ def get_slide(user: User, slide_id: int, *, audit_read: bool = True) -> Slide:
     return slide
 
 
-def tile_source(user: User, slide_id: int) -> str:
+@dataclass(frozen=True)
+class TileSource:
+    """Where a slide's tiles come from: its file here, or (``edge_user_id`` set) the edge
+    gateway that registered it, with the DeepZoom size to check addresses against."""
+
+    source: str
+    edge_user_id: int | None = None
+    deepzoom_size: tuple[int, int] = (0, 0)
+
+
+def tile_source(user: User, slide_id: int) -> TileSource:
     """A slide's ``source`` for serving its tiles: the same scope as ``get_slide`` in one
     light query (no row, no join), and not audited (the opening was)."""
     found = (
         visible_slides(user)
         .filter(pk=slide_id)
-        .values_list("blob_id", "entry", "state", "failure_reason")
+        .values_list(
+            "sha256",
+            "entry",
+            "state",
+            "failure_reason",
+            "blob_id",
+            "uploaded_by_id",
+            "deepzoom_width",
+            "deepzoom_height",
+        )
         .first()
     )
     if found is None:
         raise _denied(user, "pathology_slide", slide_id, "not in scope")
-    sha256, entry, state, reason = found
+    sha256, entry, state, reason, blob_id, edge_user_id, dz_width, dz_height = found
+    source = f"{sha256}:{entry}" if entry else str(sha256)
+    if state == SlideState.REGISTERED and blob_id is None:
+        return TileSource(source, edge_user_id, (int(dz_width), int(dz_height)))
     check_available(state, reason)
-    return f"{sha256}:{entry}" if entry else str(sha256)
+    return TileSource(source)
+
+
+def received_bytes(slide: Slide) -> int:
+    """How much of a registered slide's file has reached the hub (its open uploads)."""
+    from telemed.pathology.models import SlideUpload, UploadState
+
+    offsets = (
+        SlideUpload.objects.unscoped("upload progress of a slide the caller sees")
+        .filter(slide_id=slide.pk, state=UploadState.OPEN)
+        .values_list("offset", flat=True)
+    )
+    return max(offsets, default=0)
 
 
 def check_available(state: str, reason: str) -> None:

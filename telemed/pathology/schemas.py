@@ -33,6 +33,42 @@ class SlideOut(Schema):
     thumbnail_url: str
     label_url: str | None
     macro_url: str | None
+    # A slide whose file is still at the sending hospital's edge gateway: whether that edge
+    # is connected (tiles relayed) and how much of the file has arrived so far.
+    at_edge: bool = False
+    edge_online: bool = False
+    received_bytes: int = 0
+    upload_requested_at: dt.datetime | None = None
+
+
+class EdgeSlideIn(Schema):
+    """An edge gateway registers a slide it has read: the case by its number (the folder
+    the technician dropped the file in), what OpenSlide read, its SHA-256, and a thumbnail."""
+
+    case_number: str = Field(min_length=1, max_length=24)
+    name: str = Field(min_length=1, max_length=200)
+    stain: str = Field(default="", max_length=64)
+    sha256: str = Field(min_length=64, max_length=64)
+    entry: str = Field(default="", max_length=500)
+    size: int = Field(gt=0)
+    vendor: str = Field(max_length=32)
+    width: int = Field(gt=0)
+    height: int = Field(gt=0)
+    level_count: int = Field(gt=0, le=64)
+    mpp_x: float | None = Field(default=None, gt=0, le=1000)
+    mpp_y: float | None = Field(default=None, gt=0, le=1000)
+    objective_power: float | None = Field(default=None, gt=0, le=1000)
+    has_label: bool = False
+    has_macro: bool = False
+    deepzoom_width: int = Field(gt=0)
+    deepzoom_height: int = Field(gt=0)
+    tile_version: str = Field(max_length=64)
+    thumbnail_base64: str = Field(max_length=1_500_000)
+
+
+class UploadNowOut(Schema):
+    told: bool
+    message: str
 
 
 class AnnotationIn(Schema):

@@ -28,6 +28,7 @@ from telemed.pathology.models import Annotation, KeyImage, Slide, SlideState
 from telemed.storage import services as storage
 from telemed.storage.base import Readable
 from telemed.storage.errors import BlobTooLarge
+from telemed.storage.models import Blob
 
 if TYPE_CHECKING:
     from telemed.accounts.models import User
@@ -56,30 +57,23 @@ def check_may_add(actor: User, consultation: Consultation) -> None:
         )
 
 
-def register_slide(
-    actor: User,
-    consultation_id: int,
+def take_file(
     stream: Readable,
-    name: str,
+    display_name: str,
     *,
     declared_size: int | None = None,
-    stain: str = "",
     expected_sha256: str | None = None,
-) -> Slide:
-    """Stream a slide file onto a pathology case and register it. 404 outside the actor's
-    scope, 403 for someone not on the case, 409 for a case of another kind, 413 over the
-    size or pixel limit, 415 for a format OpenSlide does not read, 422 for a damaged file
-    (or one that does not hash to ``expected_sha256``)."""
-    consultation = access(actor, consultation_id)
-    check_may_add(actor, consultation)
+) -> tuple[Blob, str, slides.SlideInfo]:
+    """Stream a slide file into the blob store and read it with OpenSlide (unpacking a
+    zipped one), returning the blob, the main entry of an archive and what OpenSlide read:
+    413 over the size or pixel limit, 415 for a format OpenSlide does not
+    read, 422 for a damaged or incomplete file or one not hashing to ``expected_sha256``."""
     limit = slides.max_bytes()
     if declared_size is not None and declared_size > limit:
         raise BlobTooLarge(
             gettext("The file is larger than the limit of %(limit)s bytes.") % {"limit": limit},
             details={"max_bytes": limit},
         )
-    stain = stain.strip()[:STAIN_MAX]
-    display_name = clean_name(name)
     blob = storage.store(
         stream,
         content_type="application/octet-stream",
@@ -99,7 +93,30 @@ def register_slide(
         # MIRAX and DICOM WSI come zipped: checked entry by entry, unpacked once.
         entry = archives.main_entry(archives.extract(blob.sha256, path))
         path = archives.entry_path(blob.sha256, path, entry)
-    info = slides.inspect(path)
+    return blob, entry, slides.inspect(path)
+
+
+def register_slide(
+    actor: User,
+    consultation_id: int,
+    stream: Readable,
+    name: str,
+    *,
+    declared_size: int | None = None,
+    stain: str = "",
+    expected_sha256: str | None = None,
+) -> Slide:
+    """Stream a slide file onto a pathology case and register it. 404 outside the actor's
+    scope, 403 for someone not on the case, 409 for a case of another kind, 413 over the
+    size or pixel limit, 415 for a format OpenSlide does not read, 422 for a damaged file
+    (or one that does not hash to ``expected_sha256``)."""
+    consultation = access(actor, consultation_id)
+    check_may_add(actor, consultation)
+    stain = stain.strip()[:STAIN_MAX]
+    display_name = clean_name(name)
+    blob, entry, info = take_file(
+        stream, display_name, declared_size=declared_size, expected_sha256=expected_sha256
+    )
     with transaction.atomic():
         locked = (
             Consultation.objects.unscoped("row lock on a case just read in scope")
@@ -109,7 +126,7 @@ def register_slide(
         check_may_add(actor, locked)
         if (
             Slide.objects.unscoped("duplicate check on a locked case")
-            .filter(consultation=locked, blob=blob)
+            .filter(consultation=locked, sha256=blob.sha256)
             .exists()
         ):
             raise Conflict(gettext("This slide is already on the case."))
@@ -117,6 +134,7 @@ def register_slide(
             consultation=locked,
             institution_id=locked.requesting_institution_id,
             blob=blob,
+            sha256=blob.sha256,
             name=display_name,
             entry=entry,
             stain=stain,
@@ -241,7 +259,13 @@ def take_key_image(
             gettext("The region is outside the slide (%(w)s x %(h)s pixels).")
             % {"w": slide.width, "h": slide.height}
         )
-    data = slides.region(slide.source, x, y, width, height)
+    if slide.at_edge:
+        from telemed.pathology import relay
+
+        data = relay.region(slide.uploaded_by_id, slide.source, (x, y, width, height))
+    else:
+        queries.check_available(slide.state, slide.failure_reason)
+        data = slides.region(slide.source, x, y, width, height)
     blob = storage.store(io.BytesIO(data), content_type="image/jpeg", name="key-image.jpeg")
     with transaction.atomic():
         image = KeyImage.objects.create(

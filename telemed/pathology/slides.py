@@ -23,6 +23,7 @@ import threading
 from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
+from xml.etree import ElementTree
 
 import openslide
 from django.conf import settings
@@ -258,6 +259,12 @@ def descriptor(source: str) -> str:
     return opened(source).deepzoom.get_dzi(TILE_FORMAT)
 
 
+def deepzoom_size(source: str) -> tuple[int, int]:
+    """The DeepZoom image's size (the slide's bounds), what an edge announces."""
+    width, height = opened(source).deepzoom.level_dimensions[-1]
+    return int(width), int(height)
+
+
 def tile_etag(source: str, level: int, col: int, row: int) -> str:
     return f'"{_key(source)}-{TILE_VERSION}-{level}-{col}-{row}"'
 
@@ -268,24 +275,62 @@ def _jpeg(image: Image.Image, quality: int = JPEG_QUALITY) -> bytes:
     return out.getvalue()
 
 
-def tile(source: str, level: int, col: int, row: int) -> bytes:
-    """One DeepZoom tile as JPEG bytes; NotFound with the valid range when out of range."""
-    key = f"pathology:tile:{_key(source)}:{TILE_VERSION}:{level}:{col}:{row}"
-    cached = cache.get(key)
-    if cached is not None:
-        return bytes(cached)
-    deepzoom = opened(source).deepzoom
-    if not 0 <= level < deepzoom.level_count:
+def tile_key(source: str, level: int, col: int, row: int) -> str:
+    """The tile's cache key: the same for a tile rendered here and one relayed from the
+    sending edge (same content hash, same tile parameters), so either serves the other."""
+    return f"pathology:tile:{_key(source)}:{TILE_VERSION}:{level}:{col}:{row}"
+
+
+def deepzoom_tiles(width: int, height: int) -> list[tuple[int, int]]:
+    """Columns and rows of every DeepZoom level of an image of ``width`` x ``height``, as
+    OpenSlide's generator lays them out (halving, rounded up, down to 1 x 1), for a slide
+    whose file is still at the edge."""
+    sizes = [(width, height)]
+    while sizes[-1] != (1, 1):
+        w, h = sizes[-1]
+        sizes.append((max(1, math.ceil(w / 2)), max(1, math.ceil(h / 2))))
+    return [(math.ceil(w / TILE_SIZE), math.ceil(h / TILE_SIZE)) for w, h in reversed(sizes)]
+
+
+def descriptor_for(width: int, height: int) -> str:
+    """The DeepZoom descriptor of an image of that size with our tile parameters: what
+    ``descriptor`` answers for the slide once its file is here."""
+    image = ElementTree.Element(
+        "Image",
+        TileSize=str(TILE_SIZE),
+        Overlap=str(OVERLAP),
+        Format=TILE_FORMAT,
+        xmlns="http://schemas.microsoft.com/deepzoom/2008",
+    )
+    ElementTree.SubElement(image, "Size", Width=str(width), Height=str(height))
+    out = io.BytesIO()
+    ElementTree.ElementTree(image).write(out, encoding="UTF-8")
+    return out.getvalue().decode("UTF-8")
+
+
+def check_address(level_tiles: list[tuple[int, int]], level: int, col: int, row: int) -> None:
+    """NotFound with the valid range for a tile address outside the slide."""
+    if not 0 <= level < len(level_tiles):
         raise NotFound(
             gettext("There is no level %(level)s: levels are 0 to %(last)s.")
-            % {"level": level, "last": deepzoom.level_count - 1}
+            % {"level": level, "last": len(level_tiles) - 1}
         )
-    cols, rows = deepzoom.level_tiles[level]
+    cols, rows = level_tiles[level]
     if not (0 <= col < cols and 0 <= row < rows):
         raise NotFound(
             gettext("Level %(level)s has %(cols)s x %(rows)s tiles; %(col)s_%(row)s is outside.")
             % {"level": level, "cols": cols, "rows": rows, "col": col, "row": row}
         )
+
+
+def tile(source: str, level: int, col: int, row: int) -> bytes:
+    """One DeepZoom tile as JPEG bytes; NotFound with the valid range when out of range."""
+    key = tile_key(source, level, col, row)
+    cached = cache.get(key)
+    if cached is not None:
+        return bytes(cached)
+    deepzoom = opened(source).deepzoom
+    check_address(list(deepzoom.level_tiles), level, col, row)
     try:
         data = _jpeg(deepzoom.get_tile(level, (col, row)))
     except openslide.OpenSlideError as error:

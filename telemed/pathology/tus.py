@@ -3,7 +3,8 @@ hub: the browser's upload form and, later, the edge gateway send slides through 
 
 * ``OPTIONS /pathology/tus/``: the protocol's version, extensions and maximum size.
 * ``POST /pathology/tus/`` with ``Upload-Length`` and ``Upload-Metadata`` (base64 values:
-  ``consultation``, ``filename``, optional ``stain`` and ``sha256``): 201 and the upload's
+  ``consultation``, ``filename``, optional ``stain`` and ``sha256``; an edge gateway
+  bringing the file of a slide it registered adds ``slide``, its id): 201 and the upload's
   ``Location``. The case is checked here (scope 404, part 403, kind 409), before any byte.
 * ``HEAD <location>``: ``Upload-Offset``, so a client resumes after a dropped link or a
   restart without sending again what arrived.
@@ -26,6 +27,7 @@ import os
 import re
 import uuid
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.db import transaction
@@ -37,10 +39,13 @@ from django.views.decorators.csrf import csrf_exempt
 from telemed.consultations.workflow import access
 from telemed.core import clock
 from telemed.core.auth import caller, csrf_refusal
-from telemed.core.errors import DomainError, error_response
-from telemed.pathology import services, slides
-from telemed.pathology.models import SlideUpload, UploadState
+from telemed.core.errors import DomainError, ValidationFailed, error_response
+from telemed.pathology import edge_services, services, slides
+from telemed.pathology.models import Slide, SlideUpload, UploadState
 from telemed.storage.base import CHUNK_SIZE
+
+if TYPE_CHECKING:
+    from telemed.accounts.models import User
 
 PREFIX = "/pathology/tus/"
 VERSION = "1.0.0"
@@ -120,11 +125,17 @@ def collection(request: HttpRequest) -> HttpResponse:
     try:
         consultation = access(actor, consultation_id)
         services.check_may_add(actor, consultation)
+        registered = _registered_slide(actor, meta, consultation_id, length, expected)
     except DomainError as error:
         return _refuse(error.status, error.code, error.message)
+    except ValueError:
+        return _refuse(400, "bad_request", gettext("The slide metadata is not a slide's id."))
+    if registered is not None:
+        expected = registered.sha256
     upload = SlideUpload.objects.create(
         id=uuid.uuid4(),
         consultation=consultation,
+        slide=registered,
         uploader=actor,
         name=meta.get("filename", "")[:200],
         stain=meta.get("stain", "")[:64],
@@ -135,6 +146,24 @@ def collection(request: HttpRequest) -> HttpResponse:
     parts_dir().mkdir(parents=True, exist_ok=True)
     part_path(upload).touch()
     return _headers(HttpResponse(status=201), Location=f"{PREFIX}{upload.pk}")
+
+
+def _registered_slide(
+    actor: User, meta: dict[str, str], consultation_id: int, length: int, expected: str
+) -> Slide | None:
+    """The registered slide an edge gateway's upload brings the file of (metadata
+    ``slide``), checked before any byte: the edge's own, still waiting, on this case, of
+    the registered length and (when announced) checksum."""
+    if "slide" not in meta:
+        return None
+    slide = edge_services.check_may_send(actor, int(meta["slide"]), length)
+    if slide.consultation_id != consultation_id:
+        raise ValidationFailed(gettext("The slide is on another case."))
+    if expected and expected != slide.sha256:
+        raise ValidationFailed(
+            gettext("The announced SHA-256 is not the one the slide was registered with.")
+        )
+    return slide
 
 
 @csrf_exempt
@@ -201,6 +230,8 @@ def _append(request: HttpRequest, upload: SlideUpload) -> HttpResponse:
 
 
 def _finish(upload: SlideUpload, path: Path) -> HttpResponse:
+    if upload.slide_id is not None:
+        return _finish_registered(upload, path)
     try:
         with path.open("rb") as stream:
             slide = services.register_slide(
@@ -220,6 +251,30 @@ def _finish(upload: SlideUpload, path: Path) -> HttpResponse:
         path.unlink(missing_ok=True)
         return _refuse(error.status, error.code, error.message, **error.details)
     SlideUpload.objects.filter(pk=upload.pk).update(state=UploadState.DONE, slide=slide)
+    path.unlink(missing_ok=True)
+    response = _headers(HttpResponse(status=204), Upload_Offset=str(upload.length))
+    response["X-Slide-Id"] = str(slide.pk)
+    return response
+
+
+def _finish_registered(upload: SlideUpload, path: Path) -> HttpResponse:
+    """The last byte of an edge's upload: verified against the registered slide, which
+    becomes available, or is marked failed with the reason the file was refused."""
+    assert upload.slide_id is not None
+    try:
+        with path.open("rb") as stream:
+            slide = edge_services.receive_file(
+                upload.uploader, upload.slide_id, stream, upload.length
+            )
+    except DomainError as error:
+        with transaction.atomic():
+            SlideUpload.objects.filter(pk=upload.pk).update(
+                state=UploadState.FAILED, failure_reason=error.message[:300]
+            )
+            edge_services.fail(upload.uploader, upload.slide_id, error.message)
+        path.unlink(missing_ok=True)
+        return _refuse(error.status, error.code, error.message, **error.details)
+    SlideUpload.objects.filter(pk=upload.pk).update(state=UploadState.DONE)
     path.unlink(missing_ok=True)
     response = _headers(HttpResponse(status=204), Upload_Offset=str(upload.length))
     response["X-Slide-Id"] = str(slide.pk)
