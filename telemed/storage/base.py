@@ -19,7 +19,7 @@ import enum
 import hashlib
 import io
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import BinaryIO, Protocol
 
@@ -173,6 +173,14 @@ class BlobStore(ABC):
         max_bytes: int | None = None,
     ) -> BlobRef:
         """Store the stream's content; raises ``DigestMismatch`` / ``BlobTooLarge``."""
+
+    def put_many(
+        self, streams: Sequence[Readable], *, max_bytes: int | None = None
+    ) -> list[BlobRef]:
+        """Store several streams, in order; when it returns, every one is stored as ``put``
+        would have stored it. Backends may share work between them (the local one syncs
+        each directory once); this one puts them one after the other."""
+        return [self.put(stream, max_bytes=max_bytes) for stream in streams]
 
     @abstractmethod
     def open(self, sha256: str) -> BinaryIO:

@@ -25,6 +25,7 @@ import logging
 import os
 import tempfile
 from collections.abc import Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor, wait
 from pathlib import Path
 from typing import BinaryIO
 
@@ -48,13 +49,58 @@ logger = logging.getLogger(__name__)
 _OBJECT_MODE = 0o440
 
 
-def _fsync_dir(path: Path) -> None:
-    # The rename is only durable once the directory entry itself reaches the disk.
+def _fsync_path(path: Path) -> None:
+    # A read-only descriptor is enough: fsync flushes the inode, whoever opened it.
     fd = os.open(path, os.O_RDONLY)
     try:
         os.fsync(fd)
     finally:
         os.close(fd)
+
+
+def _fsync_dir(path: Path) -> None:
+    # The rename is only durable once the directory entry itself reaches the disk.
+    _fsync_path(path)
+
+
+_SYNC_THREADS = 8
+_sync_pool: tuple[int, ThreadPoolExecutor] | None = None
+
+
+def _fsync_all(paths: Sequence[Path]) -> None:
+    """Sync every path (files or directories) concurrently; return when all are on disk,
+    raising the first failure after every sync has finished."""
+    if len(paths) <= 1:
+        for path in paths:
+            _fsync_path(path)
+        return
+    global _sync_pool
+    # One pool per process: a pool inherited through fork has no threads behind it (the
+    # benchmarks and pre-forking servers fork after a first request).
+    if _sync_pool is None or _sync_pool[0] != os.getpid():
+        _sync_pool = (os.getpid(), ThreadPoolExecutor(_SYNC_THREADS, "blob-fsync"))
+    futures = [_sync_pool[1].submit(_fsync_path, path) for path in paths]
+    wait(futures)
+    for future in futures:
+        future.result()
+
+
+def _make_dirs(path: Path) -> set[Path]:
+    """Create ``path`` and any missing parents; return the directories whose entries
+    changed (each new directory's parent), which must be synced for the new directories
+    to survive a crash along with the object inside them."""
+    missing: list[Path] = []
+    here = path
+    while not here.is_dir():
+        missing.append(here)
+        here = here.parent
+    changed: set[Path] = set()
+    for directory in reversed(missing):
+        # Made here or by another process at the same moment: synced here either way, since
+        # that process's sync may come after this put returns.
+        directory.mkdir(exist_ok=True)
+        changed.add(directory.parent)
+    return changed
 
 
 def _file_range(handle: BinaryIO, start: int, end: int | None) -> Iterator[bytes]:
@@ -91,7 +137,11 @@ class LocalBackend(BlobStore):
         """Where a blob lives under ``root``; the key is validated before any path is built."""
         return root.joinpath("objects", *shard_parts(sha256))
 
-    def _spool(self, root: Path, source: Readable, max_bytes: int | None) -> tuple[Path, str, int]:
+    def _spool(
+        self, root: Path, source: Readable, max_bytes: int | None, *, sync: bool = True
+    ) -> tuple[Path, str, int]:
+        """Copy ``source`` to a new file under ``root/tmp``; with ``sync`` (the default) its
+        content is on disk when this returns, else the caller syncs it before the rename."""
         tmp_dir = root / "tmp"
         tmp_dir.mkdir(parents=True, exist_ok=True)
         fd, name = tempfile.mkstemp(prefix="put-", dir=tmp_dir)
@@ -100,18 +150,32 @@ class LocalBackend(BlobStore):
             with os.fdopen(fd, "wb") as out:
                 sha256, size = copy_hashing(source, out, max_bytes=max_bytes)
                 out.flush()
-                os.fsync(out.fileno())
+                if sync:
+                    os.fsync(out.fileno())
         except BaseException:
             tmp.unlink(missing_ok=True)
             raise
         return tmp, sha256, size
 
-    def _install(self, tmp: Path, root: Path, sha256: str) -> None:
+    def _move(self, tmp: Path, root: Path, sha256: str) -> set[Path]:
+        """Rename a spooled file to its address; return the directories to sync."""
         dest = self.path(root, sha256)
-        dest.parent.mkdir(parents=True, exist_ok=True)
+        changed = _make_dirs(dest.parent)
         tmp.chmod(_OBJECT_MODE)
         os.replace(tmp, dest)
-        _fsync_dir(dest.parent)
+        return changed | {dest.parent}
+
+    def _install(self, tmp: Path, root: Path, sha256: str) -> None:
+        for directory in sorted(self._move(tmp, root, sha256)):
+            _fsync_dir(directory)
+
+    def _mirror(self, tmp: Path, sha256: str, size: int) -> None:
+        for mirror in self.mirrors:
+            copy = self.path(mirror, sha256)
+            if copy.is_file() and copy.stat().st_size == size:
+                continue
+            if not self._copy_into(tmp, mirror, sha256):
+                raise StorageError(f"the upload of {sha256} changed on disk while mirroring")
 
     def _copy_into(self, source: Path, root: Path, sha256: str) -> bool:
         """Copy ``source`` to ``sha256``'s place under ``root``, re-hashing on the way.
@@ -167,16 +231,39 @@ class LocalBackend(BlobStore):
         tmp, sha256, size = self._spool(self.root, stream, max_bytes)
         try:
             check_expected(expected_sha256, sha256)
-            for mirror in self.mirrors:
-                copy = self.path(mirror, sha256)
-                if copy.is_file() and copy.stat().st_size == size:
-                    continue
-                if not self._copy_into(tmp, mirror, sha256):
-                    raise StorageError(f"the upload of {sha256} changed on disk while mirroring")
+            self._mirror(tmp, sha256, size)
             self._install(tmp, self.root, sha256)
         finally:
             tmp.unlink(missing_ok=True)
         return BlobRef(sha256, size)
+
+    def put_many(
+        self, streams: Sequence[Readable], *, max_bytes: int | None = None
+    ) -> list[BlobRef]:
+        """The same durability as one ``put`` after another, in two rounds of syncs instead
+        of two per blob: every stream is spooled, then all the spooled files are synced at
+        once, mirrored, renamed into place, and every directory touched is synced at once.
+
+        "At once" is one thread per file or directory: the filesystem's journal commits
+        concurrent syncs together (on ext4 six sequential syncs took ~24 ms, six concurrent
+        ones ~6 ms). Each file is synced before its rename and each directory before this
+        returns, as in ``put``. A failure before the renames leaves nothing behind.
+        """
+        spooled: list[tuple[Path, str, int]] = []
+        try:
+            for stream in streams:
+                spooled.append(self._spool(self.root, stream, max_bytes, sync=False))
+            _fsync_all([tmp for tmp, _sha256, _size in spooled])
+            for tmp, sha256, size in spooled:
+                self._mirror(tmp, sha256, size)
+            touched: set[Path] = set()
+            for tmp, sha256, _size in spooled:
+                touched |= self._move(tmp, self.root, sha256)
+            _fsync_all(sorted(touched))
+        finally:
+            for tmp, _sha256, _size in spooled:
+                tmp.unlink(missing_ok=True)
+        return [BlobRef(sha256, size) for _tmp, sha256, size in spooled]
 
     def open(self, sha256: str) -> BinaryIO:
         key = validate_key(sha256)

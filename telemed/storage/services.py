@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 
 from telemed.core import clock
 from telemed.core.errors import ValidationFailed
@@ -28,11 +29,7 @@ def store(
     the reverse order could leave a row pointing at nothing. ``name`` is kept for display
     only and never becomes part of a path.
     """
-    content_type = content_type.strip() or DEFAULT_CONTENT_TYPE
-    if len(content_type) > 255 or not content_type.isprintable():
-        raise ValidationFailed("the content type is not a valid media type")
-    # NUL cannot be stored in a PostgreSQL text column; the name is informational anyway.
-    name = name.replace("\x00", "")[:255]
+    content_type, name = _cleaned(content_type, name)
     ref = get_blob_store().put(stream, expected_sha256=expected_sha256, max_bytes=max_bytes)
     blob, _ = Blob.objects.get_or_create(
         sha256=ref.sha256,
@@ -44,6 +41,52 @@ def store(
         },
     )
     return blob
+
+
+@dataclass(frozen=True)
+class Upload:
+    """One content for ``store_many``: the stream and what its ``Blob`` row records."""
+
+    stream: Readable
+    content_type: str
+    name: str = ""
+
+
+def store_many(uploads: Sequence[Upload], *, max_bytes: int | None = None) -> list[Blob]:
+    """``store`` for several contents at once, in order: one backend call (the local store
+    syncs them together, see ``LocalBackend.put_many``), one query for the rows that exist
+    and one insert for those that do not. Same order and guarantees as ``store``: every
+    content is in the store before any row is written; identical contents share one row.
+
+    A row inserted by a concurrent request between the query and the insert is kept (the
+    insert skips it); the ``Blob`` returned for it carries this upload's name and type,
+    while the row keeps the first upload's, as ``store`` would have returned.
+    """
+    cleaned = [_cleaned(upload.content_type, upload.name) for upload in uploads]
+    refs = get_blob_store().put_many([u.stream for u in uploads], max_bytes=max_bytes)
+    found = Blob.objects.in_bulk({ref.sha256 for ref in refs})
+    new: dict[str, Blob] = {}
+    moment = clock.now()
+    for ref, (content_type, name) in zip(refs, cleaned, strict=True):
+        if ref.sha256 not in found and ref.sha256 not in new:
+            new[ref.sha256] = Blob(
+                sha256=ref.sha256,
+                size=ref.size,
+                content_type=content_type,
+                original_name=name,
+                created_at=moment,
+            )
+    if new:
+        Blob.objects.bulk_create(new.values(), ignore_conflicts=True)
+    return [found.get(ref.sha256) or new[ref.sha256] for ref in refs]
+
+
+def _cleaned(content_type: str, name: str) -> tuple[str, str]:
+    content_type = content_type.strip() or DEFAULT_CONTENT_TYPE
+    if len(content_type) > 255 or not content_type.isprintable():
+        raise ValidationFailed("the content type is not a valid media type")
+    # NUL cannot be stored in a PostgreSQL text column; the name is informational anyway.
+    return content_type, name.replace("\x00", "")[:255]
 
 
 def verify_blobs(store: BlobStore | None = None) -> Iterator[tuple[str, BlobStatus]]:
