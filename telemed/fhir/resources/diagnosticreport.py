@@ -2,6 +2,10 @@
 
 id = ``<consultation number>-v<version>``; an amendment is a new report (status
 ``amended``). Read and search only: conclusions are signed by experts on the platform.
+
+An imaging report names the studies it was read from (``imagingStudy``, with each study's
+UID as the reference's identifier), and an ECG report its tracing (``result``: the
+Observation); the rest-hook sends the same references (``telemed.exchange.payloads``).
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ from fhir.resources.R4B.diagnosticreport import DiagnosticReport
 
 from telemed.consultations import fhir as mapping
 from telemed.consultations.models import Conclusion
+from telemed.consultations.states import Kind as CaseKind
 from telemed.fhir.resources import ResourceType, register
 from telemed.fhir.resources.cases import patient_condition, read_audited
 from telemed.fhir.search import Query, alternatives, date_filter, reference_id
@@ -107,7 +112,15 @@ class DiagnosticReportType(ConclusionType):
     }
 
     def render(self, obj: Conclusion) -> dict[str, Any]:
-        return mapping.to_json(mapping.diagnostic_report(obj))
+        data = mapping.to_json(mapping.diagnostic_report(obj))
+        case = obj.consultation
+        if case.kind == CaseKind.IMAGING:
+            studies = _studies_read(case.pk)
+            if studies:
+                data["imagingStudy"] = studies
+        elif case.kind == CaseKind.ECG and _has_tracing(case.pk):
+            data["result"] = [{"reference": f"Observation/{case.number}", "display": "ECG"}]
+        return data
 
     def include(self, obj: Conclusion, name: str) -> list[tuple[Kind, str]]:
         from telemed.fhir.resources.patient import PATIENT
@@ -116,6 +129,38 @@ class DiagnosticReportType(ConclusionType):
         if name == "DiagnosticReport:based-on":
             return [(SERVICE_REQUEST, obj.consultation.number)]
         return [(PATIENT, str(obj.consultation.patient.mpi_id))]
+
+
+def _studies_read(consultation_id: int) -> list[dict[str, Any]]:
+    from telemed.fhir.resources.imagingstudy import DICOM_UID
+    from telemed.imaging.models import ImagingStudy
+
+    # References only (ids and UIDs): whoever reads the report may read its case; reading
+    # a study itself is scoped and audited by ImagingStudy's own read.
+    found = (
+        ImagingStudy.objects.unscoped("a report names the studies it was read from")
+        .filter(cases__consultation_id=consultation_id)
+        .order_by("pk")
+        .values_list("pk", "study_instance_uid")
+    )
+    return [
+        {
+            "reference": f"ImagingStudy/{pk}",
+            "type": "ImagingStudy",
+            "identifier": {"system": DICOM_UID, "value": f"urn:oid:{uid}"},
+        }
+        for pk, uid in found
+    ]
+
+
+def _has_tracing(consultation_id: int) -> bool:
+    from telemed.ecg.models import EcgRecording
+
+    return (
+        EcgRecording.objects.unscoped("a report names its tracing")
+        .filter(consultation_id=consultation_id)
+        .exists()
+    )
 
 
 DIAGNOSTIC_REPORT = register(DiagnosticReportType())
