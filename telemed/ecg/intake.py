@@ -35,6 +35,27 @@ class NotOnRecord(ValidationFailed):
     code = "patient_not_on_record"
 
 
+class NotAnEcg(ValidationFailed):
+    """A resource offered as an ECG whose code says it is something else."""
+
+
+#: Codes that say an Observation is an ECG: LOINC's EKG study, and the MDC electrical
+#: potential code the FHIR ECG example uses for the whole tracing.
+ECG_OBSERVATION_CODES = frozenset(
+    {("http://loinc.org", "11524-6"), ("urn:oid:2.16.840.1.113883.6.24", "131328")}
+)
+
+
+def require_ecg_code(codings: set[tuple[str, str]]) -> None:
+    """Refuse an Observation whose ``(system, code)`` pairs name no ECG: a blood pressure
+    or a lab result sent here must not become an ECG case."""
+    if not codings & ECG_OBSERVATION_CODES:
+        raise NotAnEcg(
+            gettext("Only ECG Observations (LOINC 11524-6, EKG study) can be sent here"),
+            details={"fields": {"code": sorted(f"{s}|{c}" for s, c in codings)[:5]}},
+        )
+
+
 def require_consent_on_record(patient: Patient, *, named: str) -> None:
     if patient_queries.current_consents(patient).get(ConsentKind.TELEMEDICINE) is not True:
         raise NotOnRecord(

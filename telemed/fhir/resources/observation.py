@@ -1,7 +1,15 @@
 """Observation <-> an ECG case's tracing (``telemed.ecg``): one ``component`` per lead, each
 a ``valueSampledData`` in microvolts (R4: ``period`` in ms), lead codes from MDC
 (ISO/IEEE 11073-10101, ``MDC_ECG_LEAD_*``) as the FHIR ECG examples use them, so that the
-ECG app's own FHIR reader takes the resource back unchanged. Read and search.
+ECG app's own FHIR reader takes the resource back unchanged. Read, search and create.
+
+A create is an ECG sent by a hospital system: an Observation coded as an EKG study (LOINC
+11524-6, or MDC_ECG_ELEC_POTL as the FHIR ECG example codes it) with one
+``valueSampledData`` component per lead and a ``subject`` Patient in the caller's scope.
+It goes through ``ecg.services.submit_ecg`` (channel ``fhir``) like an upload: read,
+measured, stored as sent and submitted to the institution's ECG pool; a tracing the ECG
+reader refuses answers 422 (413 when too large) with the reader's reason, and nothing is
+written. The patient's consent to telemedicine must be on record (``ecg.intake``).
 
 id = the ECG case's consultation number. A tracing longer than ``MAX_INLINE_SECONDS`` is
 served without inline data (its components name the leads and the rate only): the
@@ -16,9 +24,12 @@ from django.db.models import QuerySet
 from fhir.resources.R4B.observation import Observation
 
 from telemed.core.errors import NotFound
+from telemed.ecg import intake, services
 from telemed.ecg import samples as sample_store
 from telemed.ecg.models import EcgRecording
-from telemed.fhir.resources import ResourceType, register
+from telemed.ecg.signal.errors import EcgFormatError
+from telemed.fhir.errors import FhirError
+from telemed.fhir.resources import ResourceType, referenced, register
 from telemed.fhir.resources.cases import case_by_number, number_condition, patient_condition
 from telemed.fhir.search import Query, date_filter
 
@@ -44,6 +55,7 @@ def _recordings(user: User) -> QuerySet[EcgRecording]:
 class ObservationType(ResourceType):
     name = "Observation"
     model = Observation
+    interactions = ("read", "vread", "search-type", "create")
     search_params = {
         "_id": "token",
         "patient": "reference",
@@ -138,6 +150,37 @@ class ObservationType(ResourceType):
             "component": components,
         }
         return self.validated(data)
+
+    def create(self, user: User, resource: Observation) -> EcgRecording:
+        codes = {(str(c.system or ""), str(c.code or "")) for c in resource.code.coding or ()}
+        try:
+            intake.require_ecg_code(codes)
+        except intake.NotAnEcg as error:
+            raise FhirError(
+                422, "not-supported", error.message, expression=["Observation.code"]
+            ) from None
+        patient = referenced(user, resource.subject, "Patient", "Observation.subject")[1]
+        try:
+            intake.require_consent_on_record(patient, named=f"Patient/{patient.mpi_id}")
+            case = services.submit_ecg(
+                user,
+                patient,
+                {"observation.json": resource.model_dump_json(exclude_none=True).encode()},
+                main="observation.json",
+                intake=services.Intake(channel="fhir"),
+            )
+        except EcgFormatError as error:
+            raise FhirError(
+                error.status,
+                "too-costly" if error.status == 413 else "invalid",
+                error.message,
+                expression=["Observation.component"],
+            ) from None
+        except intake.NotOnRecord as error:
+            raise FhirError(
+                422, "business-rule", error.message, expression=["Observation.subject"]
+            ) from None
+        return _recordings(user).get(consultation=case)
 
     def include(self, obj: EcgRecording, name: str) -> list[tuple[Kind, str]]:
         from telemed.fhir.resources.patient import PATIENT
