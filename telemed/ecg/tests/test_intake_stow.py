@@ -86,8 +86,9 @@ def test_a_bad_waveform_is_refused_with_its_reason_and_nothing_is_stored(
     blobs = Blob.objects.count()
     with pytest.raises(HTTPError) as refused:
         client.store_instances([bad])
-    assert refused.value.response.status_code == 409
-    [failed] = refused.value.response.json()[FAILED_SOP_SEQUENCE]["Value"]
+    answer = refused.value.response
+    assert answer is not None and answer.status_code == 409
+    [failed] = answer.json()[FAILED_SOP_SEQUENCE]["Value"]
     assert failed[SOP_INSTANCE]["Value"] == [bad.SOPInstanceUID]
     assert failed[FAILURE_REASON]["Value"] == [0xC000]
     assert not ecg_cases().exists() and Blob.objects.count() == blobs

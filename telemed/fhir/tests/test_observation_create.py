@@ -72,8 +72,9 @@ def test_a_hospital_sends_an_ecg_observation_with_fhirclient(live_server, world)
     bad["component"][1]["valueSampledData"]["data"] = "E " * 5000
     with pytest.raises(HTTPError) as refused:
         ClientObservation(bad).create(smart.server)
-    assert refused.value.response.status_code == 422
-    assert "Lead II" in refused.value.response.text
+    answer = refused.value.response
+    assert answer is not None and answer.status_code == 422
+    assert "Lead II" in answer.text
     assert ecg_cases().count() == 1
 
 
