@@ -1,10 +1,13 @@
 """An ECG from a township-style requester to two on-duty experts and back, in real browsers
 over real WebSockets (uvicorn with the ASGI application): it appears live in both experts'
 worklists, one claims it, the other sees it taken, the claimer reads it in the 12-lead
-viewer and signs, and the requester's open page shows the report without a reload."""
+viewer and signs, and the requester's open page shows the report without a reload. A cart's
+ECG sent by DICOM C-STORE goes live to the experts the same way."""
 
 from __future__ import annotations
 
+import shutil
+import subprocess
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING
@@ -12,8 +15,10 @@ from typing import TYPE_CHECKING
 import pytest
 
 from telemed.consultations.models import Consultation
+from telemed.dicom.testing import make_node, running_listener
 from telemed.ecg.services import display_name
 from telemed.ecg.testing import build_world, wfdb_files
+from telemed.ecg.tests import dicom_fixtures as dcm
 from telemed.testing import PASSWORD, build_network
 from tests.browser.conftest import PC, PHONE, screenshot
 from tests.browser.test_board_live import asgi_server  # noqa: F401  (the uvicorn fixture)
@@ -122,3 +127,50 @@ def test_an_ecg_goes_live_to_two_experts_and_its_report_back(
         assert "T 波改变" in diagnosis.inner_text()
         screenshot(requester, "ecg-report.png")
     assert Consultation.objects.unscoped("test").get(pk=case.pk).state == "concluded"
+
+
+def test_an_ecg_sent_by_a_cart_over_dicom_goes_live_to_two_experts(
+    browser,
+    asgi_server,  # noqa: F811  (the imported fixture)
+    no_second_factor,
+    tmp_path,
+):
+    """A township clinic's cart pushes a 12-lead ECG (the real PTB record) with dcmtk's
+    storescu to the DICOM listener: it appears in both on-duty experts' worklists without a
+    reload, one claims it and the other sees it taken."""
+    if shutil.which("storescu") is None:
+        pytest.skip("dcmtk is not installed")
+    world = build_world(build_network(), experts=2)
+    first, second = world.experts
+    make_node("CART_A", world.network.county_a)
+    cart_file = dcm.write(dcm.ecg_object(dcm.ptb_twelve_lead()), tmp_path / "cart.dcm")
+    base = asgi_server
+    with (
+        running_listener() as port,
+        signed_in(browser, base, first.username) as a,
+        signed_in(browser, base, second.username, PHONE) as b,
+    ):
+        for expert in (a, b):
+            expert.goto(f"{base}/ecg/")
+            live(expert)
+        sent = subprocess.run(
+            ["storescu", "-aet", "CART_A", "-aec", "TELEMED", "127.0.0.1", str(port), cart_file],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+        assert sent.returncode == 0, sent.stdout + sent.stderr
+        case = Consultation.objects.unscoped("test").get(kind="ecg")
+
+        rows = [page.locator(f"tr[data-id='{case.pk}']") for page in (a, b)]
+        for row in rows:
+            row.wait_for()
+        rows[1].locator("[data-testid=ecg-claim]").click()
+        b.locator("[data-testid=ecg-report-form]").wait_for()
+        taken = rows[0].locator("[data-testid=ecg-status]")
+        taken.filter(has_text=display_name(second)).wait_for()
+        assert rows[0].locator("[data-testid=ecg-claim]").count() == 0
+        # The claimer reads the DICOM tracing in the 12-lead viewer.
+        b.locator("[data-testid=ecg-svg] polyline[data-lead]").nth(12).wait_for()
+    assert Consultation.objects.unscoped("test").get(pk=case.pk).state == "assigned"
