@@ -27,20 +27,41 @@ BEFORE_S = 0.35
 AFTER_S = 0.55
 
 
+#: neurokit2's "neurokit" cleaning: a 5th-order Butterworth high-pass at 0.5 Hz, then a
+#: moving average one mains period long (50 Hz: 20 ms), each forwards and backwards.
+CLEAN_HIGHPASS_HZ = 0.5
+CLEAN_ORDER = 5
+MAINS_HZ = 50
+
+
+@functools.lru_cache(maxsize=32)
+def _clean_sos(rate: int) -> np.ndarray:
+    return sps.butter(CLEAN_ORDER, CLEAN_HIGHPASS_HZ, btype="highpass", fs=rate, output="sos")
+
+
 def clean(lead_uv: np.ndarray, rate: float) -> np.ndarray:
-    """The lead cleaned for detection (neurokit2's 0.5 Hz high-pass and powerline filter)."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        return np.asarray(nk.ecg_clean(lead_uv, sampling_rate=round(rate)), dtype=float)
+    """The lead cleaned for detection, as ``nk.ecg_clean(method="neurokit")`` cleans it.
+
+    The same two filters with the same scipy calls, but the high-pass designed once per
+    rate: neurokit2 designs it again on every call, which took longer than the filtering
+    itself (3.5 ms of CPU per 10 s lead against 1.1 ms here). ``test_beats`` checks that
+    the output equals neurokit2's.
+    """
+    fs = round(rate)
+    high_passed = sps.sosfiltfilt(_clean_sos(fs), np.asarray(lead_uv, dtype=float))
+    width = int(fs / MAINS_HZ) if fs >= 100 else 2
+    return np.asarray(sps.filtfilt(np.ones(width), [width], high_passed, method="pad"))
 
 
 def detect_r_peaks(cleaned: np.ndarray, rate: float) -> np.ndarray:
-    """R-peak sample indices, sorted and unique."""
+    """R-peak sample indices, sorted and unique.
+
+    ``ecg_findpeaks`` is what ``ecg_peaks`` runs (without artefact correction) before it
+    builds a full-length table of the peaks that this never reads.
+    """
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        _, info = nk.ecg_peaks(
-            cleaned, sampling_rate=round(rate), method=PEAK_METHOD, correct_artifacts=False
-        )
+        info = nk.ecg_findpeaks(cleaned, sampling_rate=round(rate), method=PEAK_METHOD)
     peaks = np.unique(np.asarray(info["ECG_R_Peaks"], dtype=np.int64))
     return peaks[(peaks >= 0) & (peaks < cleaned.size)]
 
