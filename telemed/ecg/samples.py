@@ -26,6 +26,11 @@ def encode(samples: np.ndarray) -> bytes:
     return np.clip(np.rint(samples), info.min, info.max).astype(DTYPE).tobytes(order="C")
 
 
+def upload(samples: np.ndarray) -> storage.Upload:
+    """The compact form as one of several blobs stored together (``storage.store_many``)."""
+    return storage.Upload(io.BytesIO(encode(samples)), CONTENT_TYPE, "samples")
+
+
 def store(samples: np.ndarray) -> Blob:
     return storage.store(io.BytesIO(encode(samples)), content_type=CONTENT_TYPE, name="samples")
 
