@@ -188,3 +188,23 @@ def sample_slide(requester: Any, *, record: str = "P-WALK") -> Any:
     services.annotate(requester, slide.pk, services.NewAnnotation("point", [[10, 10]]))
     services.take_key_image(requester, slide.pk, 0, 0, 256, 256)
     return slide
+
+
+def hub_for_edge() -> dict[str, object]:
+    """A hub's data for an edge to talk to (run in a fresh hub database): a county
+    hospital's pathology case in draft and an API client of that hospital for its edge."""
+    from types import SimpleNamespace
+
+    from telemed.accounts.services import create_api_client
+    from telemed.testing import build_network, make_user
+
+    network = build_network()
+    requester = make_user("alice", "requesting_doctor", network.county_a)
+    case = pathology_draft(SimpleNamespace(requester=requester))
+    client = create_api_client(network.county_a.code, "edge gateway")
+    return {
+        "case_id": case.pk,
+        "case_number": case.number,
+        "client_id": client.client_id,
+        "client_secret": client.client_secret,
+    }

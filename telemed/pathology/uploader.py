@@ -71,7 +71,15 @@ class SlideUploader:
     sleep: Callable[[float], None] = time.sleep
     wall_clock: Callable[[], dt.datetime] = dt.datetime.now
     session: requests.Session = field(default_factory=requests.Session)
+    # An edge gateway bringing the file of a slide it registered: the hub's slide id and
+    # the registered SHA-256 (announced as is, so the hub verifies the bytes themselves).
+    registered_slide_id: int | None = None
+    sha256: str | None = None
+    filename: str = ""
     slide_id: int | None = None
+    # The last run: the offset it resumed from and the bytes it sent.
+    resumed_from: int = 0
+    sent: int = 0
 
     def _tus(self, **extra: str) -> dict[str, str]:
         return {**self.headers, "Tus-Resumable": "1.0.0", **extra}
@@ -88,10 +96,12 @@ class SlideUploader:
             return str(json.loads(self.state_file.read_text())["location"])
         values = {
             "consultation": str(self.consultation_id),
-            "filename": self.path.name,
+            "filename": self.filename or self.path.name,
             "stain": self.stain,
-            "sha256": sha256_of(self.path),
+            "sha256": self.sha256 or sha256_of(self.path),
         }
+        if self.registered_slide_id is not None:
+            values["slide"] = str(self.registered_slide_id)
         meta = ",".join(
             f"{key} {base64.b64encode(value.encode()).decode()}" for key, value in values.items()
         )
@@ -119,6 +129,7 @@ class SlideUploader:
         window closed (False: run again later to resume)."""
         location = self._location()
         offset = self.offset(location)
+        self.resumed_from, self.sent = offset, 0
         size = self.path.stat().st_size
         sent = 0
         started = self.clock()
@@ -157,6 +168,7 @@ class SlideUploader:
                     raise self._refused(answer)
                 new_offset = int(answer.headers["Upload-Offset"])
                 sent += new_offset - offset
+                self.sent = sent
                 offset = new_offset
                 if answer.headers.get("X-Slide-Id"):
                     self.slide_id = int(answer.headers["X-Slide-Id"])

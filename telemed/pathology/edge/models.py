@@ -35,6 +35,7 @@ class EdgeSlide(models.Model):
     )
     reason = models.CharField(_("reason"), max_length=300, blank=True)
     hub_slide_id = models.PositiveBigIntegerField(null=True, blank=True)
+    hub_consultation_id = models.PositiveBigIntegerField(null=True, blank=True)
     # Someone at the hub asked for the file now: sent outside the upload window.
     upload_now = models.BooleanField(default=False)
     # The last upload run: the offset it resumed from and the bytes it sent.

@@ -101,6 +101,7 @@ class Migration(migrations.Migration):
                 ),
                 ("reason", models.CharField(blank=True, max_length=300, verbose_name="reason")),
                 ("hub_slide_id", models.PositiveBigIntegerField(blank=True, null=True)),
+                ("hub_consultation_id", models.PositiveBigIntegerField(blank=True, null=True)),
                 ("upload_now", models.BooleanField(default=False)),
                 ("resumed_from", models.PositiveBigIntegerField(default=0)),
                 ("sent_bytes", models.PositiveBigIntegerField(default=0)),
