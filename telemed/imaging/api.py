@@ -10,6 +10,9 @@ from pydantic import Field
 from telemed.accounts.models import User
 from telemed.consultations.workflow import access
 from telemed.imaging import queries, services
+from telemed.imaging.confidentiality.disclosure import identified_condition, outside_recipient
+from telemed.imaging.confidentiality.release import Release
+from telemed.imaging.confidentiality.shown import masked_fields
 from telemed.imaging.models import ImagingStudy
 from telemed.imaging.schemas import (
     AttachIn,
@@ -26,8 +29,11 @@ def _user(request: HttpRequest) -> User:
     return request.auth  # type: ignore[attr-defined]
 
 
-def _summary(study: ImagingStudy) -> dict[str, object]:
-    return {
+def _summary(study: ImagingStudy, release: Release | None = None) -> dict[str, object]:
+    """The study as the caller receives it (de-identified for a reader outside the
+    network)."""
+    replacements = release.replacements(study) if release is not None else None
+    summary = {
         **{
             name: getattr(study, name)
             for name in (
@@ -49,6 +55,9 @@ def _summary(study: ImagingStudy) -> dict[str, object]:
         "modalities": study.modality_list,
         "institution": study.institution.code,
     }
+    if replacements is not None:
+        summary.update(masked_fields(study, replacements), institution="")
+    return summary
 
 
 class StudySearch(Schema):
@@ -64,20 +73,37 @@ def list_studies(request: HttpRequest, params: Query[StudySearch]) -> dict[str, 
     studies = queries.visible_studies(user).select_related("institution")
     if params.patient_dicom_id:
         studies = studies.filter(patient_dicom_id=params.patient_dicom_id)
+        recipient = outside_recipient(user)
+        if recipient is not None:
+            # The ID as sent is not an address for a reader who sees only its pseudonym.
+            studies = studies.filter(identified_condition(recipient))
     if params.unlinked:
         studies = studies.filter(patient__isnull=True)
     total = studies.count()
     page = list(studies[params.offset : params.offset + params.limit])
     criteria = {"patient_dicom_id": params.patient_dicom_id, "unlinked": str(params.unlinked)}
     queries.record_search(user, "STUDY", criteria, total)
-    return {"total": total, "items": [_summary(study) for study in page]}
+    release = Release(user)
+    release.decide(page)
+    items = [_summary(study, release) for study in page]
+    release.save()
+    return {"total": total, "items": items}
 
 
 @router.get("/studies/{int:study_id}", response=StudyOut, summary="One study and its series")
 def get_study(request: HttpRequest, study_id: int) -> dict[str, object]:
-    study = queries.get_study(_user(request), study_id)
+    user = _user(request)
+    study = queries.get_study(user, study_id)
     series = list(study.series.order_by("series_number", "pk").values())
-    return {**_summary(study), "series": series}
+    release = Release(user)
+    replacements = release.replacements(study)
+    if replacements is not None:
+        for row in series:
+            row["series_instance_uid"] = replacements.uid(row["series_instance_uid"])
+            row["series_description"] = ""
+    summary = _summary(study, release)
+    release.save()
+    return {**summary, "series": series}
 
 
 @router.post(

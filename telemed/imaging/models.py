@@ -218,3 +218,36 @@ class ImagingRequest(models.Model):
 
     def __str__(self) -> str:
         return f"{self.modality} {self.body_part}".strip()
+
+
+class Pseudonym(models.Model):
+    """A pseudonym the platform handed to a recipient institution (a replacement UID, or a
+    patient's pseudonymous ID), and what it stands for, so that the recipient's viewer can
+    address studies by the UIDs it was given. The pseudonyms themselves are derived (an HMAC
+    keyed per recipient), so this table only serves the way back; a row is written the first
+    time a pseudonym goes out."""
+
+    class Kind(models.TextChoices):
+        UID = "uid", _("UID")
+        PATIENT = "patient", _("patient")
+
+    recipient = models.ForeignKey(
+        "directory.Institution", on_delete=models.CASCADE, related_name="+"
+    )
+    kind = models.CharField(max_length=8, choices=Kind.choices)
+    value = models.CharField(max_length=64)
+    # A UID, or the patient key ("mpi:<patient>" or "<institution>:<patient ID as sent>").
+    original = models.CharField(max_length=100)
+    issued_at = models.DateTimeField(default=clock.now, editable=False)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["recipient", "kind", "value"], name="one_meaning_per_pseudonym"
+            )
+        ]
+        verbose_name = _("pseudonym")
+        verbose_name_plural = _("pseudonyms")
+
+    def __str__(self) -> str:
+        return f"{self.kind}:{self.value}"

@@ -1,5 +1,6 @@
 """QIDO-RS: search for studies, series and instances (PS3.18 10.6) with DICOM attribute
-matching, ``limit``/``offset`` and ``includefield``, over the caller's visible studies."""
+matching, ``limit``/``offset`` and ``includefield``, over the caller's visible studies.
+A reader outside the network matches and receives studies as ``confidentiality`` says."""
 
 from __future__ import annotations
 
@@ -12,6 +13,9 @@ from pydicom.datadict import keyword_for_tag, tag_for_keyword
 
 from telemed.accounts.models import User
 from telemed.imaging import matching, queries
+from telemed.imaging.confidentiality import search
+from telemed.imaging.confidentiality.profile import clean_identifier
+from telemed.imaging.confidentiality.release import Release
 from telemed.imaging.dicomweb.common import DICOM_JSON, DicomwebError, accepts
 
 MAX_LIMIT = 1000
@@ -72,15 +76,28 @@ def _search(request: HttpRequest, user: User, level: str, fixed: dict[str, str])
     limit = _int(request, "limit", DEFAULT_LIMIT, MAX_LIMIT)
     offset = _int(request, "offset", 0)
     studies = queries.visible_studies(user)
+    release = Release(user)
     try:
-        rows = matching.apply(matching.level_queryset(studies, level), level, criteria)
-        page = list(rows[offset : offset + limit])
+        rows = matching.level_queryset(studies, level)
+        remaining = criteria
+        if release.recipient is not None:
+            rows, remaining = search.restrict(release.recipient, level, rows, criteria)
+        page = list(matching.apply(rows, level, remaining)[offset : offset + limit])
     except matching.BadMatch as problem:
         raise DicomwebError(400, str(problem), code="bad_query") from None
     queries.record_search(user, level, criteria, len(page))
-    answers = [matching.identifier(row, level, included).to_json_dict() for row in page]
-    for answer in answers:
+    owners = [row if level == "STUDY" else row.study for row in page]
+    release.decide(owners)
+    answers = []
+    for row, study in zip(page, owners, strict=True):
+        identifier = matching.identifier(row, level, included)
+        replacements = release.replacements(study)
+        if replacements is not None:
+            clean_identifier(identifier, replacements)
+        answer = identifier.to_json_dict()
         answer.pop("00080005", None)
+        answers.append(answer)
+    release.save()
     return HttpResponse(json.dumps(answers), content_type=DICOM_JSON)
 
 

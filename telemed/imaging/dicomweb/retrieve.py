@@ -1,5 +1,10 @@
 """WADO-RS: instances as stored (multipart/related of application/dicom parts, streamed
-from the blob store), metadata as DICOM JSON, frames, and rendered images (PS3.18 10.4)."""
+from the blob store), metadata as DICOM JSON, frames, and rendered images (PS3.18 10.4).
+
+A reader outside the network who receives a study de-identified (``confidentiality``) gets
+the instances and metadata through the profile, with their pseudonymous UIDs, and addresses
+the study by those; frames and rendered images are the stored pixels (identity burned into
+the pixels is out of the profile's reach)."""
 
 from __future__ import annotations
 
@@ -7,6 +12,7 @@ import io
 import json
 import uuid
 from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 
 import numpy as np
 import pydicom
@@ -22,6 +28,10 @@ from telemed.accounts.models import User
 from telemed.audit import services as audit
 from telemed.audit.models import Action
 from telemed.imaging import queries
+from telemed.imaging.confidentiality import part10
+from telemed.imaging.confidentiality.profile import deidentify
+from telemed.imaging.confidentiality.pseudonyms import StudyReplacements
+from telemed.imaging.confidentiality.release import Release
 from telemed.imaging.dicomweb.common import DICOM, DICOM_JSON, DicomwebError, accepts
 from telemed.imaging.models import ImagingInstance, ImagingStudy
 from telemed.storage.base import CHUNK_SIZE
@@ -31,49 +41,84 @@ from telemed.storage.blobstore import get_blob_store
 MAX_RENDER_BYTES = 512 * 1024 * 1024
 
 
-def instances_of(
-    user: User, study_uid: str, series_uid: str = "", instance_uid: str = ""
-) -> tuple[ImagingStudy, QuerySet[ImagingInstance]]:
+@dataclass(frozen=True)
+class Found:
+    """The instances a path addresses, and how they go out to this reader."""
+
+    study: ImagingStudy
+    instances: QuerySet[ImagingInstance]
+    release: Release
+    # The study's pseudonyms when it goes out de-identified, else None (as stored).
+    replacements: StudyReplacements | None
+
+
+def _not_found(user: User, object_id: str) -> DicomwebError:
+    audit.denied(
+        user,
+        Action.READ,
+        object_type="imaging_instance",
+        object_id=object_id[:80],
+        reason="not in scope",
+    )
+    return DicomwebError(404, _("No such series or instance."), code="not_found")
+
+
+def _released(user: User, release: Release, study: ImagingStudy, pseudonymous: bool) -> None:
+    # A reader who receives the study de-identified addresses it by the pseudonyms they were
+    # given; its stored UIDs are not an address for them (that would confirm them).
+    if release.deidentifies(study) and not pseudonymous:
+        audit.denied(
+            user,
+            Action.READ,
+            object_type="imaging_study",
+            object_id=study.pk,
+            reason="stored UIDs asked by a reader who receives the study de-identified",
+        )
+        raise DicomwebError(404, _("No such series or instance."), code="not_found")
+
+
+def instances_of(user: User, study_uid: str, series_uid: str = "", instance_uid: str = "") -> Found:
     """The visible study and the instances addressed under it (404 when none)."""
-    study = queries.study_by_uid(user, study_uid, audit_read=False)
+    release = Release(user)
+    addressed = release.address(study_uid, series_uid, instance_uid)
+    study = queries.study_by_uid(user, addressed.study, audit_read=False)
+    _released(user, release, study, addressed.pseudonymous)
     instances = (
         queries.visible_instances(user)
         .filter(study=study)
         .select_related("blob", "series")
         .order_by("series__series_number", "series_id", "instance_number", "pk")
     )
-    if series_uid:
-        instances = instances.filter(series__series_instance_uid=series_uid)
-    if instance_uid:
-        instances = instances.filter(sop_instance_uid=instance_uid)
+    if addressed.series:
+        instances = instances.filter(series__series_instance_uid=addressed.series)
+    if addressed.instance:
+        instances = instances.filter(sop_instance_uid=addressed.instance)
     if not instances.exists():
         raise DicomwebError(404, _("No such series or instance."), code="not_found")
-    return study, instances
+    return Found(study, instances, release, release.replacements(study))
 
 
-def _one_instance(user: User, study: str, series: str, instance: str) -> ImagingInstance:
+def _one_instance(
+    user: User, study: str, series: str, instance: str
+) -> tuple[ImagingInstance, Release]:
     """One instance by its full path, in one query (frames are fetched one request each)."""
+    release = Release(user)
+    addressed = release.address(study, series, instance)
     row = (
         queries.visible_instances(user)
         .filter(
-            study__study_instance_uid=study,
-            series__series_instance_uid=series,
-            sop_instance_uid=instance,
+            study__study_instance_uid=addressed.study,
+            series__series_instance_uid=addressed.series,
+            sop_instance_uid=addressed.instance,
         )
         .select_related("blob", "study")
         .order_by("pk")
         .first()
     )
     if row is None:
-        audit.denied(
-            user,
-            Action.READ,
-            object_type="imaging_instance",
-            object_id=instance[:80],
-            reason="not in scope",
-        )
-        raise DicomwebError(404, _("No such series or instance."), code="not_found")
-    return row
+        raise _not_found(user, instance)
+    _released(user, release, row.study, addressed.pseudonymous)
+    return row, release
 
 
 # A viewer fetches every frame of a series, one request each: one audit event per user,
@@ -82,18 +127,25 @@ def _one_instance(user: User, study: str, series: str, instance: str) -> Imaging
 READ_AUDIT_WINDOW_SECONDS = 600
 
 
-def _audit_retrieval(user: User, study: ImagingStudy, what: str, count: int) -> None:
+def _audit_retrieval(
+    user: User, study: ImagingStudy, what: str, count: int, release: Release
+) -> None:
+    deidentified = release.deidentifies(study)
     if what != "instances":
-        key = f"imaging-read:{user.pk}:{study.pk}:{what}"
+        key = f"imaging-read:{user.pk}:{study.pk}:{what}:{int(deidentified)}"
         if not cache.add(key, 1, timeout=READ_AUDIT_WINDOW_SECONDS):
             return
+    detail: dict[str, object] = {"dicomweb": what, "instances": count}
+    if deidentified and release.recipient is not None:
+        # Who received a de-identified copy, under which institution's pseudonyms.
+        detail.update(deidentified=True, recipient=release.recipient.code)
     audit.record(
         user,
         Action.EXPORT if what == "instances" else Action.READ,
         object_type="imaging_study",
         object_id=study.pk,
         patient_id=study.patient_id,
-        detail={"dicomweb": what, "instances": count},
+        detail=detail,
     )
 
 
@@ -138,8 +190,8 @@ def retrieve(
 ) -> StreamingHttpResponse:
     """The instances as stored, one application/dicom part each, in their transfer syntax."""
     accepts(request, "multipart/related", DICOM)
-    found_study, instances = instances_of(user, study, series, instance)
-    rows = list(instances)
+    found = instances_of(user, study, series, instance)
+    rows = list(found.instances)
     wanted = _wanted_syntaxes(request)
     if wanted is not None and any(row.transfer_syntax_uid not in wanted for row in rows):
         raise DicomwebError(
@@ -149,14 +201,31 @@ def retrieve(
             ),
             code="not_acceptable",
         )
-    _audit_retrieval(user, found_study, "instances", len(rows))
+    _audit_retrieval(user, found.study, "instances", len(rows), found.release)
+    replacements = found.replacements
+    if replacements is not None:
+        # The addresses the reader may use next are written before the bytes go out.
+        _issue_addresses(replacements, found.study, rows)
+        found.release.save()
     boundary = uuid.uuid4().hex
-    parts = ((DICOM, _stored(row)) for row in rows)
+    parts = (
+        (DICOM, _stored(row) if replacements is None else part10.deidentified(row, replacements))
+        for row in rows
+    )
     response = StreamingHttpResponse(
         _multipart(parts, boundary),
         content_type=f'multipart/related; type="{DICOM}"; boundary={boundary}',
     )
     return response
+
+
+def _issue_addresses(
+    replacements: StudyReplacements, study: ImagingStudy, rows: list[ImagingInstance]
+) -> None:
+    replacements.uid(study.study_instance_uid)
+    for row in rows:
+        replacements.uid(row.series.series_instance_uid)
+        replacements.uid(row.sop_instance_uid)
 
 
 def _header(instance: ImagingInstance) -> pydicom.Dataset:
@@ -173,14 +242,17 @@ def metadata(
     request: HttpRequest, user: User, study: str, series: str = "", instance: str = ""
 ) -> HttpResponse:
     accepts(request, DICOM_JSON, "application/json")
-    found_study, instances = instances_of(user, study, series, instance)
+    found = instances_of(user, study, series, instance)
     answers = []
-    for row in instances:
+    for row in found.instances:
         header = _header(row)
+        if found.replacements is not None:
+            deidentify(header, found.replacements)
         answer = header.to_json_dict(bulk_data_threshold=1024 * 1024)
         answer["00020010"] = {"vr": "UI", "Value": [row.transfer_syntax_uid]}
         answers.append(answer)
-    _audit_retrieval(user, found_study, "metadata", len(answers))
+    found.release.save()
+    _audit_retrieval(user, found.study, "metadata", len(answers), found.release)
     return HttpResponse(json.dumps(answers), content_type=DICOM_JSON)
 
 
@@ -229,8 +301,7 @@ def frames(
     """The frames' pixel data: native frames as byte ranges of the stored file, compressed
     frames as stored (their transfer syntax named on each part)."""
     accepts(request, "multipart/related", "application/octet-stream")
-    row = _one_instance(user, study, series, instance)
-    found_study = row.study
+    row, release = _one_instance(user, study, series, instance)
     wanted = _frame_numbers(numbers, row.frame_count)
     if row.pixel_data_offset is None:
         raise DicomwebError(404, _("This instance has no pixel data."), code="not_found")
@@ -241,7 +312,7 @@ def frames(
     else:
         content_type = "application/octet-stream"
         pixels = _native_frames(row, wanted)
-    _audit_retrieval(user, found_study, "frames", 1)
+    _audit_retrieval(user, row.study, "frames", 1, release)
     boundary = uuid.uuid4().hex
     body = b"".join(_multipart(((content_type, [frame]) for frame in pixels), boundary))
     return HttpResponse(
@@ -273,8 +344,8 @@ def rendered(
 ) -> HttpResponse:
     """The first frame (or ``?frame=N``) as JPEG or PNG, windowed as the instance says."""
     media_type = accepts(request, "image/jpeg", "image/png")
-    found_study, instances = instances_of(user, study, series, instance)
-    row = instances.get()
+    found = instances_of(user, study, series, instance)
+    row = found.instances.get()
     if row.size > MAX_RENDER_BYTES:
         raise DicomwebError(413, _("This instance is too large to render."), code="too_large")
     with get_blob_store().open(row.blob.sha256) as stream:
@@ -304,5 +375,5 @@ def rendered(
         image = Image.fromarray(_window(dataset, pixels), "L")
     output = io.BytesIO()
     image.save(output, format="PNG" if media_type == "image/png" else "JPEG", quality=90)
-    _audit_retrieval(user, found_study, "rendered", 1)
+    _audit_retrieval(user, found.study, "rendered", 1, found.release)
     return HttpResponse(output.getvalue(), content_type=media_type)

@@ -19,7 +19,7 @@ from telemed.imaging import queries, services
 from telemed.imaging.forms import AttachForm, ImagingRequestForm
 from telemed.imaging.models import ImagingRequest
 from telemed.imaging.report import parse
-from telemed.imaging.views.common import case_studies
+from telemed.imaging.views.common import case_studies, shown_studies
 from telemed.web.access import page, signed_in
 
 
@@ -52,9 +52,11 @@ def _candidates(request: HttpRequest, consultation: Consultation) -> list[object
 def _context(request: HttpRequest, consultation: Consultation) -> dict[str, object]:
     user = signed_in(request)
     latest = pages.latest_conclusion(consultation)
+    studies = shown_studies(user, case_studies(user, consultation))
     return {
         "consultation": consultation,
-        "studies": case_studies(user, consultation),
+        "studies": studies,
+        "deidentified": any(getattr(study, "deidentified", False) for study in studies),
         "may_attach": _may_attach(request, consultation),
         "may_report": "conclude" in allowed_actions(user, consultation),
         "may_amend": "amend" in allowed_actions(user, consultation),

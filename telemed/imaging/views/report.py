@@ -16,7 +16,7 @@ from telemed.core.errors import DomainError, NotFound
 from telemed.imaging import pdf, report
 from telemed.imaging.forms import AmendReportForm, ReportForm
 from telemed.imaging.views.cases import imaging_case
-from telemed.imaging.views.common import case_studies
+from telemed.imaging.views.common import case_studies, shown_studies
 from telemed.web.access import page, signed_in
 
 
@@ -74,7 +74,7 @@ def _sign(request: HttpRequest, consultation_id: int, *, amending: bool) -> Http
     context = {
         "consultation": consultation,
         "form": form,
-        "studies": case_studies(user, consultation),
+        "studies": shown_studies(user, case_studies(user, consultation)),
         "error": error,
         "amending": amending,
         "latest": latest,

@@ -10,7 +10,8 @@ from django.shortcuts import render
 
 from telemed.core.errors import NotFound
 from telemed.imaging import queries
-from telemed.imaging.views.common import dicomweb_base, series_of
+from telemed.imaging.confidentiality.disclosure import identified_condition, outside_recipient
+from telemed.imaging.views.common import dicomweb_base, series_of, shown_studies
 from telemed.web.access import page, signed_in
 
 PAGE_SIZE = 50
@@ -26,12 +27,17 @@ def study_list(request: HttpRequest) -> HttpResponse:
     if unlinked:
         studies = studies.filter(patient__isnull=True)
     if text:
-        studies = studies.filter(
+        condition = (
             Q(patient_dicom_id=text)
             | Q(accession_number=text)
             | Q(patient_name__icontains=text)
             | Q(study_description__icontains=text)
         )
+        recipient = outside_recipient(user)
+        if recipient is not None:
+            # What a reader outside the network does not see is not searched for them either.
+            condition &= identified_condition(recipient)
+        studies = studies.filter(condition)
     paginator = Paginator(studies, PAGE_SIZE)
     listing = paginator.get_page(request.GET.get("page"))
     queries.record_search(
@@ -43,7 +49,13 @@ def study_list(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "imaging/study_list.html",
-        {"listing": listing, "unlinked": unlinked, "q": text, "total": paginator.count},
+        {
+            "listing": listing,
+            "rows": shown_studies(user, list(listing)),
+            "unlinked": unlinked,
+            "q": text,
+            "total": paginator.count,
+        },
     )
 
 
@@ -58,7 +70,11 @@ def study_detail(request: HttpRequest, study_id: int) -> HttpResponse:
     return render(
         request,
         "imaging/study_detail.html",
-        {"study": study, "series": series_of(user, [study]), "cases": cases},
+        {
+            "study": shown_studies(user, [study])[0],
+            "series": series_of(user, [study]),
+            "cases": cases,
+        },
     )
 
 
