@@ -207,6 +207,11 @@ def test_the_external_experts_pages_show_the_pseudonym(shared):
     text = panel.content.decode()
     assert 'data-testid="study-pseudonym"' in text and "Zhang" not in text
     assert PATIENT_ID not in text and "ACC1" not in text
+    from telemed.web.tests.catalog import ensure_compiled
+
+    ensure_compiled()
+    chinese = client.get(f"/imaging/cases/{case.pk}/panel/", HTTP_ACCEPT_LANGUAGE="zh-hans")
+    assert "已去标识" in chinese.content.decode()
     # The requester still sees the study as sent.
     requester = _client(case.requested_by)
     assert "Zhang" in requester.get(f"/imaging/cases/{case.pk}/panel/").content.decode()
