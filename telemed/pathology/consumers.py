@@ -89,8 +89,8 @@ class EdgeConsumer(AsyncWebsocketConsumer):
         if self.edge_user_id is None:
             await self.close()  # refused at the handshake: 403
             return
-        await self.accept()
         await self._present()
+        await self.accept()
         for slide_id in await _waiting_uploads(self.edge_user_id):
             await self.send(json.dumps({"type": "upload_now", "slide": slide_id}))
 

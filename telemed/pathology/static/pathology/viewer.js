@@ -90,8 +90,28 @@
     viewer.addHandler("tile-loaded", function () {
       element.dataset.tilesLoaded = String(+element.dataset.tilesLoaded + 1);
     });
-    viewer.addHandler("tile-load-failed", function () {
+    let tileReasonShown = false;
+    viewer.addHandler("tile-load-failed", function (event) {
       element.dataset.tilesFailed = String(+element.dataset.tilesFailed + 1);
+      // A relayed tile can fail with a reason (the sending hospital's edge is offline or
+      // slow): show it once instead of leaving blank squares unexplained.
+      if (tileReasonShown || !event.tile) return;
+      tileReasonShown = true;
+      fetch(event.tile.getUrl(), { credentials: "same-origin" })
+        .then(function (r) { return r.ok ? null : r.json(); })
+        .then(function (data) {
+          if (!data || !data.message) { tileReasonShown = false; return; }
+          errorBox.textContent = data.message;
+          errorBox.classList.remove("d-none");
+        })
+        .catch(function () { tileReasonShown = false; });
+    });
+    viewer.addHandler("tile-loaded", function () {
+      if (tileReasonShown && !errorBox.classList.contains("d-none")) {
+        // Tiles arrive again (the edge reconnected): the reason no longer holds.
+        errorBox.classList.add("d-none");
+        tileReasonShown = false;
+      }
     });
     viewer.addHandler("open-failed", function (event) {
       // The API's reason (a JSON 4xx), when there is one, instead of a blank viewer.
@@ -255,6 +275,17 @@
   }
 
   document.querySelectorAll(".slide-viewer").forEach(setUp);
+
+  // "Upload now": the sending hospital's edge sends the file at once, outside its window.
+  document.querySelectorAll("[data-action=upload-now]").forEach(function (button) {
+    button.addEventListener("click", function () {
+      const note = button.parentElement.querySelector(".upload-now-note");
+      button.disabled = true;
+      api("POST", button.dataset.url)
+        .then(function (data) { note.textContent = data.message; })
+        .catch(function (error) { note.textContent = error.message; button.disabled = false; });
+    });
+  });
 
   // Uploads go through the hub's tus endpoint in pieces: a dropped link or a reload resumes
   // from the offset the hub reports (the upload's address is kept in localStorage).
