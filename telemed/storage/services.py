@@ -59,8 +59,9 @@ def store_many(uploads: Sequence[Upload], *, max_bytes: int | None = None) -> li
     content is in the store before any row is written; identical contents share one row.
 
     A row inserted by a concurrent request between the query and the insert is kept (the
-    insert skips it); the ``Blob`` returned for it carries this upload's name and type,
-    while the row keeps the first upload's, as ``store`` would have returned.
+    insert skips it). The ``Blob`` returned for it then carries this upload's name and type
+    where the row keeps the other's (``store`` would return the row's); its key and size,
+    what a referring row uses, are the same.
     """
     cleaned = [_cleaned(upload.content_type, upload.name) for upload in uploads]
     refs = get_blob_store().put_many([u.stream for u in uploads], max_bytes=max_bytes)
@@ -77,7 +78,11 @@ def store_many(uploads: Sequence[Upload], *, max_bytes: int | None = None) -> li
                 created_at=moment,
             )
     if new:
-        Blob.objects.bulk_create(new.values(), ignore_conflicts=True)
+        # In key order: two requests inserting the same contents take the rows' locks in the
+        # same order, so neither waits on the other in a cycle.
+        Blob.objects.bulk_create(
+            sorted(new.values(), key=lambda b: b.sha256), ignore_conflicts=True
+        )
     return [found.get(ref.sha256) or new[ref.sha256] for ref in refs]
 
 
