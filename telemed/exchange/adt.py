@@ -199,7 +199,11 @@ def _update(actor: object, patient: Patient, person: Person) -> None:
     from telemed.accounts.models import User
 
     assert isinstance(actor, User)
-    if person.birth_date or person.resident_id:
+    # Most updates repeat the identity the index already holds: nothing to lock or check.
+    resident_id = person.resident_id.strip().upper()
+    if (person.birth_date and person.birth_date != patient.birth_date) or (
+        resident_id and resident_id != patient.resident_id
+    ):
         patient = patient_services.correct_identity(
             actor, patient, birth_date=person.birth_date, resident_id=person.resident_id or None
         )

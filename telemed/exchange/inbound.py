@@ -25,14 +25,17 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 from django.db import DatabaseError, DataError, IntegrityError, transaction
+from django.db.models import Q
 from django.utils.translation import gettext as _
 
 from telemed.audit import services as audit
 from telemed.audit.models import Action
+from telemed.core import context
 from telemed.core.errors import Conflict, DomainError, NotFound, ValidationFailed
 from telemed.exchange import hl7v2
 from telemed.exchange.models import InboundMessage, MemberSystem, Outcome
@@ -86,41 +89,10 @@ def receive(raw: bytes) -> bytes:
     the encoded ACK. Call it outside any transaction: an AA promises a commit. Raises only
     ``DatabaseError`` when the database itself fails; the caller then drops the connection
     without an ACK, so the sender sends again."""
-    try:
-        header = hl7v2.read_header(raw)
-    except hl7v2.Unprocessable as exc:
-        logger.warning("MLLP frame without a usable header: %s", exc.reason)
-        return _encode(
-            hl7v2.acknowledgment(
-                None,
-                Outcome.REJECTED,
-                control_id=new_control_id(),
-                error=exc.reason,
-                error_code=exc.code,
-            ),
-            None,
-        )
-    if not header.control_id or not header.sending_application:
-        reason = _("MSH-10 (control ID) and MSH-3 (sending application) are required")
-    elif (
-        len(header.control_id) > 199
-        or len(header.sending_application) > 180
-        or len(header.sending_facility) > 180
-    ):
-        reason = _("MSH-3, MSH-4 or MSH-10 is too long")
-    else:
-        reason = ""
-    if reason:
-        return _encode(
-            hl7v2.acknowledgment(
-                header,
-                Outcome.REJECTED,
-                control_id=new_control_id(),
-                error=reason,
-                error_code=hl7v2.REQUIRED_FIELD_MISSING,
-            ),
-            header,
-        )
+    header, refusal = _screen(raw)
+    if refusal is not None:
+        return refusal
+    assert header is not None
     for attempt in range(RETRIES_ON_RACE):
         last = attempt == RETRIES_ON_RACE - 1
         try:
@@ -131,6 +103,130 @@ def receive(raw: bytes) -> bytes:
                 raise
             logger.info("retrying %s after a concurrent write", header.control_id)
     raise AssertionError("unreachable")
+
+
+@dataclass(frozen=True)
+class Arrival:
+    """A message as it arrived, with who sent it (for the audit trail of its processing)."""
+
+    raw: bytes
+    meta: context.RequestMeta
+
+
+def receive_together(arrivals: list[Arrival]) -> list[bytes | None]:
+    """Process messages that arrived together (on different connections) in one
+    transaction, and return their ACKs, in order, once it has committed; None for a message
+    the database failed on (no ACK: its sender sends again).
+
+    Group commit: one commit, one look-up of the log and of each sender, one insert of the
+    log rows and one append to the audit chain for all of them, instead of one each. Each
+    ACK still promises that its message is durable, since none is returned before the
+    commit. The batch is optimistic: when any message in it is refused (AE), races with a
+    concurrent write or meets a database error, the whole transaction is rolled back and
+    each message is processed again on its own by ``receive``, which handles all of those.
+    """
+    answers: list[bytes | None] = [None] * len(arrivals)
+    together: list[tuple[int, Arrival, hl7v2.Header]] = []
+    for index, arrival in enumerate(arrivals):
+        with _sent_by(arrival):
+            header, refusal = _screen(arrival.raw)
+        if refusal is not None:
+            answers[index] = refusal
+        else:
+            assert header is not None
+            together.append((index, arrival, header))
+    if len(together) > 1:
+        try:
+            for index, ack in _receive_all(together).items():
+                answers[index] = ack
+            return answers
+        except (_Refused, IntegrityError, DatabaseError):
+            logger.info("a message of %d refused or in a race: each on its own", len(together))
+    for index, arrival, _header in together:
+        with _sent_by(arrival):
+            try:
+                answers[index] = receive(arrival.raw)
+            except DatabaseError:
+                logger.exception("database failed on an HL7 message; no ACK")
+    return answers
+
+
+@contextmanager
+def _sent_by(arrival: Arrival) -> Iterator[None]:
+    token = context.set_current(arrival.meta)
+    try:
+        yield
+    finally:
+        context.reset(token)
+
+
+def _receive_all(together: list[tuple[int, Arrival, hl7v2.Header]]) -> dict[int, bytes]:
+    """The batch's one transaction (see ``receive_together``); raises _Refused when a
+    message is refused, which undoes the whole batch."""
+    answers: dict[int, bytes] = {}
+    senders: dict[tuple[str, str], MemberSystem | None] = {}
+    # Log rows of messages new to the hub, inserted together at the end; a concurrent
+    # duplicate on another connection then fails the batch on the unique constraint.
+    fresh: dict[tuple[str, str], InboundMessage] = {}
+    with transaction.atomic(), audit.appended_together():
+        seen = _logged_many([header for _index, _arrival, header in together])
+        for index, arrival, header in together:
+            with _sent_by(arrival):
+                text, message, problem = _read(arrival.raw, header)
+                key = (header.sending_application, header.control_id)
+                log = fresh.get(key) or seen.get(key)
+                if log is not None and log.outcome != Outcome.REJECTED:
+                    answers[index] = _encode(
+                        _again(log, header, text, save=log.pk is not None), header
+                    )
+                    continue
+                where = (header.sending_application, header.sending_facility)
+                if where not in senders:
+                    senders[where] = _sender(header)
+                system = senders[where]
+                result = _outcome(system, header, message, problem)
+                log = _logged_as(log, header, text, system, result)
+                if log.pk is None:
+                    fresh[key] = log
+                else:
+                    log.save()
+                answers[index] = _encode(log.ack, header)
+        InboundMessage.objects.bulk_create(fresh.values())
+    return answers
+
+
+def _screen(raw: bytes) -> tuple[hl7v2.Header | None, bytes | None]:
+    """The header, or the AR for a message without a usable one (only logged)."""
+    try:
+        header = hl7v2.read_header(raw)
+    except hl7v2.Unprocessable as exc:
+        logger.warning("MLLP frame without a usable header: %s", exc.reason)
+        ack = hl7v2.acknowledgment(
+            None,
+            Outcome.REJECTED,
+            control_id=new_control_id(),
+            error=exc.reason,
+            error_code=exc.code,
+        )
+        return None, _encode(ack, None)
+    if not header.control_id or not header.sending_application:
+        reason = _("MSH-10 (control ID) and MSH-3 (sending application) are required")
+    elif (
+        len(header.control_id) > 199
+        or len(header.sending_application) > 180
+        or len(header.sending_facility) > 180
+    ):
+        reason = _("MSH-3, MSH-4 or MSH-10 is too long")
+    else:
+        return header, None
+    ack = hl7v2.acknowledgment(
+        header,
+        Outcome.REJECTED,
+        control_id=new_control_id(),
+        error=reason,
+        error_code=hl7v2.REQUIRED_FIELD_MISSING,
+    )
+    return header, _encode(ack, header)
 
 
 @dataclass
@@ -215,8 +311,22 @@ def _logged(header: hl7v2.Header) -> InboundMessage | None:
     )
 
 
-def _again(log: InboundMessage, header: hl7v2.Header, text: str) -> str:
-    """A resend of a processed message: counted, answered with the stored ACK."""
+def _logged_many(headers: list[hl7v2.Header]) -> dict[tuple[str, str], InboundMessage]:
+    """``_logged`` for a batch, in one query."""
+    wanted = Q(pk__in=[])
+    for header in headers:
+        wanted |= Q(sending_application=header.sending_application, control_id=header.control_id)
+    rows = (
+        InboundMessage.objects.unscoped("deduplicating by sender and control ID")
+        .select_for_update()
+        .filter(wanted)
+    )
+    return {(row.sending_application, row.control_id): row for row in rows}
+
+
+def _again(log: InboundMessage, header: hl7v2.Header, text: str, *, save: bool = True) -> str:
+    """A resend of a processed message: counted, answered with the stored ACK (``save``:
+    the row is in the database already)."""
     if text != log.raw:
         logger.warning(
             "%s resent control ID %s with different content; the first is kept",
@@ -224,13 +334,15 @@ def _again(log: InboundMessage, header: hl7v2.Header, text: str) -> str:
             header.control_id,
         )
     log.times_received += 1  # the row is locked: no concurrent increment is lost
-    log.save(update_fields=["times_received"])
+    if save:
+        log.save(update_fields=["times_received"])
     return log.ack
 
 
 def _sender(header: hl7v2.Header) -> MemberSystem | None:
     return (
-        MemberSystem.objects.select_related("service_user", "institution")
+        # The service user's institution too: its scope is computed from it.
+        MemberSystem.objects.select_related("service_user__institution", "institution")
         .filter(
             sending_application=header.sending_application,
             sending_facility=header.sending_facility,
@@ -247,6 +359,20 @@ def _store(
     system: MemberSystem | None,
     result: _Result,
 ) -> InboundMessage:
+    log = _logged_as(log, header, text, system, result)
+    log.save()
+    return log
+
+
+def _logged_as(
+    log: InboundMessage | None,
+    header: hl7v2.Header,
+    text: str,
+    system: MemberSystem | None,
+    result: _Result,
+) -> InboundMessage:
+    """The log row (new, or the earlier one of a resend after AR) with this outcome and
+    its ACK, not yet saved."""
     ack = hl7v2.acknowledgment(
         header,
         result.outcome,
@@ -268,7 +394,6 @@ def _store(
     if result.done is not None:
         log.patient_id, log.consultation_id = result.done.patient_id, result.done.consultation_id
         log.placer_number = result.done.placer_number[:80]
-    log.save()
     return log
 
 

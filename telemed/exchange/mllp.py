@@ -2,8 +2,13 @@
 
 One connection carries any number of messages, each answered with its ACK before the next
 is read (HL7's original-mode, one message in flight per connection; senders that want more
-throughput open more connections). Each message is processed by ``inbound.receive`` in a
-bounded pool of worker threads, so the database never blocks the event loop.
+throughput open more connections). Messages are processed by ``inbound.receive_together``
+in a bounded pool of worker threads, so the database never blocks the event loop.
+
+Group commit: the messages that arrive while the database is busy with earlier ones (one
+from each of several senders) are processed together in one transaction, and each is
+ACKed once that transaction has committed. At most ``batches`` run at once; a message that
+finds one free starts at once, alone.
 
 What the listener refuses, without harming the other connections:
 
@@ -23,6 +28,7 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import contextlib
+import functools
 import logging
 import threading
 from collections.abc import Callable
@@ -38,6 +44,11 @@ from telemed.exchange.models import Outcome
 logger = logging.getLogger(__name__)
 
 CHUNK = 64 * 1024
+# Transactions of messages processed at once, and messages in one transaction at most.
+BATCHES = 2
+BATCH_SIZE = 32
+
+BatchHandler = Callable[[list[inbound.Arrival]], list[bytes | None]]
 
 
 class FrameError(Exception):
@@ -110,9 +121,14 @@ class Listener:
         handler: Callable[[bytes], bytes] | None = None,
         max_connections: int | None = None,
         reuse_port: bool = False,
+        batches: int = BATCHES,
     ) -> None:
-        """``handler`` turns a message into its ACK; ``inbound.receive`` unless given."""
-        self.handler = handler or inbound.receive
+        """``handler`` turns one message into its ACK (a stand-in for tests and the
+        benchmark's transport ceiling); messages go to ``inbound.receive_together`` unless
+        it is given."""
+        self.batch_handler: BatchHandler = (
+            _one_by_one(handler) if handler is not None else inbound.receive_together
+        )
         self.host = host or settings.MLLP_HOST
         self.port = settings.MLLP_PORT if port is None else port
         self.max_bytes = max_bytes or settings.MLLP_MAX_BYTES
@@ -126,6 +142,9 @@ class Listener:
         # connections over them, which is how the listener uses more than one core.
         self.reuse_port = reuse_port
         self.connections = 0
+        self.batches = max(1, min(batches, workers or settings.MLLP_WORKERS))
+        self.running = 0
+        self.waiting: list[tuple[inbound.Arrival, asyncio.Future[bytes | None]]] = []
 
     async def start(self) -> int:
         """Bind and start accepting; returns the port (useful with port 0)."""
@@ -174,7 +193,6 @@ class Listener:
             return
         self.connections += 1
         frames = FrameReader(reader, self.max_bytes)
-        loop = asyncio.get_running_loop()
         try:
             while True:
                 try:
@@ -201,12 +219,9 @@ class Listener:
                     return
                 if body is None:
                     return
-                try:
-                    ack = await loop.run_in_executor(
-                        self.executor, _receive, self.handler, body, source
-                    )
-                except DatabaseError:
-                    logger.exception("database failed on an HL7 message from %s; no ACK", source)
+                ack = await self._process(inbound.Arrival(body, _meta(source)))
+                if ack is None:
+                    logger.error("database failed on an HL7 message from %s; no ACK", source)
                     return
                 writer.write(hl7v2.frame(ack))
                 await writer.drain()
@@ -217,6 +232,42 @@ class Listener:
             writer.close()
             with contextlib.suppress(Exception):
                 await writer.wait_closed()
+
+    async def _process(self, arrival: inbound.Arrival) -> bytes | None:
+        """The message's ACK once its transaction has committed (None: no ACK)."""
+        future: asyncio.Future[bytes | None] = asyncio.get_running_loop().create_future()
+        self.waiting.append((arrival, future))
+        self._dispatch()
+        return await future
+
+    def _dispatch(self) -> None:
+        """Start a batch of what waits, while fewer than ``batches`` run."""
+        loop = asyncio.get_running_loop()
+        while self.waiting and self.running < self.batches:
+            batch, self.waiting = self.waiting[:BATCH_SIZE], self.waiting[BATCH_SIZE:]
+            self.running += 1
+            done = loop.run_in_executor(
+                self.executor, _receive, self.batch_handler, [arrival for arrival, _f in batch]
+            )
+            done.add_done_callback(functools.partial(self._answer, batch))
+
+    def _answer(
+        self,
+        batch: list[tuple[inbound.Arrival, asyncio.Future[bytes | None]]],
+        outcome: asyncio.Future[list[bytes | None]],
+    ) -> None:
+        self.running -= 1
+        acks: list[bytes | None] = [None] * len(batch)
+        if not outcome.cancelled():
+            failed = outcome.exception()
+            if failed is None:
+                acks = outcome.result()
+            else:
+                logger.error("HL7 batch of %d failed; no ACKs", len(batch), exc_info=failed)
+        for (_arrival, future), ack in zip(batch, acks, strict=True):
+            if not future.done():  # its connection may have gone meanwhile
+                future.set_result(ack)
+        self._dispatch()
 
     async def _reject(self, writer: asyncio.StreamWriter, reason: str) -> None:
         ack = hl7v2.acknowledgment(
@@ -231,15 +282,37 @@ class Listener:
             await writer.drain()
 
 
-def _receive(handler: Callable[[bytes], bytes], body: bytes, source: str) -> bytes:
-    """In a worker thread: one message, with the audit context of this connection."""
-    token = context.set_current(context.RequestMeta(source_ip=source, channel="mllp"))
+def _meta(source: str) -> context.RequestMeta:
+    return context.RequestMeta(source_ip=source, channel="mllp")
+
+
+def _receive(handler: BatchHandler, arrivals: list[inbound.Arrival]) -> list[bytes | None]:
+    """In a worker thread: one batch of messages."""
     close_old_connections()
     try:
-        return handler(body)
+        return handler(arrivals)
     finally:
         close_old_connections()
-        context.reset(token)
+
+
+def _one_by_one(handler: Callable[[bytes], bytes]) -> BatchHandler:
+    """A handler of one message as a handler of a batch: each with its sender's audit
+    context; a database failure answers None (no ACK) for that message alone."""
+
+    def handle(arrivals: list[inbound.Arrival]) -> list[bytes | None]:
+        acks: list[bytes | None] = []
+        for arrival in arrivals:
+            token = context.set_current(arrival.meta)
+            try:
+                acks.append(handler(arrival.raw))
+            except DatabaseError:
+                logger.exception("database failed on an HL7 message; no ACK")
+                acks.append(None)
+            finally:
+                context.reset(token)
+        return acks
+
+    return handle
 
 
 async def serve() -> None:

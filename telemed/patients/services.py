@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from django.db import IntegrityError, transaction
-from django.db.models import ForeignObjectRel
+from django.db import IntegrityError, connection, transaction
+from django.db.models import Exists, ForeignObjectRel, OuterRef, Q
 
 from telemed.accounts.models import Role
 from telemed.audit import services as audit
@@ -97,46 +97,52 @@ def register_patient(actor: User, data: NewPatient, *, confirm_new: bool = False
     """
     institution = _registering_institution(actor)
     data = _validate(data)
-    with transaction.atomic():
-        if data.resident_id:
+    # The refusals are decided on one read, before anything is written, so the writes need
+    # no savepoint of their own: they live and die with the caller's transaction, and a
+    # caller that goes on after a refusal finds its transaction intact.
+    found = _matches(actor, institution, data)
+    if found.same_id is not None:
+        if (found.same_id_name, found.same_id_birth_date) != (data.name, data.birth_date):
+            raise _other_person()
+        if found.number_holder not in (None, found.same_id):
+            raise _number_taken()
+        with transaction.atomic(savepoint=False):
             existing = (
                 Patient.objects.unscoped("MPI matching by resident ID")
                 .select_for_update()
-                .filter(resident_id=data.resident_id)
-                .first()
+                .get(pk=found.same_id)
             )
-            if existing is not None:
-                if existing.name != data.name or existing.birth_date != data.birth_date:
-                    raise Conflict(
-                        "This resident ID number is registered to a different person",
-                        details={"fields": {"resident_id": "belongs to another person"}},
-                    )
+            if existing.name != data.name or existing.birth_date != data.birth_date:
+                raise _other_person()  # changed since the read above
+            if not existing.registrations.filter(institution=institution).exists():
                 _add_registration(actor, existing, institution, data.record_number)
-                _record_consents(actor, existing, institution, data)
-                audit.record(
-                    actor,
-                    Action.UPDATE,
-                    object_type="patient",
-                    object_id=existing.pk,
-                    patient_id=existing.pk,
-                    detail={"linked_registration": institution.code},
-                )
-                return Registered(existing, linked_existing=True)
-
-        similar = Patient.objects.unscoped("MPI duplicate detection").filter(
-            name=data.name, birth_date=data.birth_date, sex=data.sex
-        )
+            _record_consents(actor, existing, institution, data)
+            audit.record(
+                actor,
+                Action.UPDATE,
+                object_type="patient",
+                object_id=existing.pk,
+                patient_id=existing.pk,
+                detail={"linked_registration": institution.code},
+            )
+        return Registered(existing, linked_existing=True)
+    if found.number_holder is not None:
+        raise _number_taken()
+    visible: list[int] = []
+    if found.similar:
+        # Only when there are look-alikes at all (rarely): which of them the actor sees.
         visible = list(
-            similar.filter(pk__in=Patient.objects.visible_to(actor).values("pk")).values_list(
-                "pk", flat=True
-            )
+            Patient.objects.visible_to(actor)
+            .filter(pk__in=found.similar)
+            .values_list("pk", flat=True)
         )
-        if visible and not confirm_new:
-            raise PossibleDuplicate(
-                "A patient with the same name, sex and date of birth exists; link to it or confirm a new record",
-                details={"candidates": visible},
-            )
-        hidden_match = similar.exclude(pk__in=visible).values_list("pk", flat=True).first()
+    if visible and not confirm_new:
+        raise PossibleDuplicate(
+            "A patient with the same name, sex and date of birth exists; link to it or confirm a new record",
+            details={"candidates": visible},
+        )
+    hidden_match = next((pk for pk in found.similar if pk not in visible), None)
+    with transaction.atomic(savepoint=False):
         patient = Patient.objects.create(
             name=data.name,
             name_pinyin=data.name_pinyin,
@@ -147,12 +153,66 @@ def register_patient(actor: User, data: NewPatient, *, confirm_new: bool = False
             address=data.address,
             possible_duplicate_of_id=hidden_match,
         )
+        # A new record has no registrations yet: nothing to look for before adding one.
         _add_registration(actor, patient, institution, data.record_number)
         _record_consents(actor, patient, institution, data)
         audit.record(
             actor, Action.CREATE, object_type="patient", object_id=patient.pk, patient_id=patient.pk
         )
     return Registered(patient, linked_existing=False)
+
+
+@dataclass
+class _Found:
+    same_id: int | None = None
+    same_id_name: str = ""
+    same_id_birth_date: dt.date | None = None
+    similar: list[int] = field(default_factory=list)
+    number_holder: int | None = None
+
+
+def _matches(actor: User, institution: Institution, data: NewPatient) -> _Found:
+    """What the MPI holds about this registration, in one query: the record with this
+    resident ID, the records with the same name, sex and birth date (newest first), and
+    the record that already has this record number at the institution."""
+    holder = PatientRegistration.objects.unscoped("is the record number free").filter(
+        institution=institution, record_number=data.record_number
+    )
+    condition = Q(name=data.name, birth_date=data.birth_date, sex=data.sex) | Q(
+        pk__in=holder.values("patient_id")
+    )
+    if data.resident_id:
+        condition |= Q(resident_id=data.resident_id)
+    rows = (
+        Patient.objects.unscoped("MPI matching by resident ID and duplicate detection")
+        .filter(condition)
+        .annotate(number_here=Exists(holder.filter(patient=OuterRef("pk"))))
+        .order_by("-created_at", "-pk")
+        .values_list("pk", "resident_id", "name", "birth_date", "sex", "number_here")
+    )
+    found = _Found()
+    for pk, resident_id, name, birth_date, sex, number_here in rows:
+        if number_here:
+            found.number_holder = pk
+        if data.resident_id and resident_id == data.resident_id:
+            found.same_id, found.same_id_name, found.same_id_birth_date = pk, name, birth_date
+        elif (name, birth_date, sex) == (data.name, data.birth_date, data.sex):
+            found.similar.append(pk)
+    return found
+
+
+def _other_person() -> Conflict:
+    return Conflict(
+        "This resident ID number is registered to a different person",
+        details={"fields": {"resident_id": "belongs to another person"}},
+    )
+
+
+def _number_taken() -> Conflict:
+    return Conflict(
+        "This record number is already used at your institution",
+        details={"fields": {"record_number": "already used"}},
+    )
 
 
 def _registering_institution(actor: User) -> Institution:
@@ -164,24 +224,37 @@ def _registering_institution(actor: User) -> Institution:
     return actor.institution
 
 
+# PatientRegistration's table; the two unique constraints (record number, one registration
+# per institution) are what DO NOTHING answers.
+_REGISTER = (
+    "INSERT INTO patients_patientregistration "
+    "(patient_id, institution_id, record_number, registered_at, registered_by_id) "
+    "VALUES (%s, %s, %s, %s, %s) ON CONFLICT DO NOTHING RETURNING id"
+)
+
+
 def _add_registration(
     actor: User, patient: Patient, institution: Institution, record_number: str
 ) -> None:
-    if patient.registrations.filter(institution=institution).exists():
-        return
-    try:
-        with transaction.atomic():
-            PatientRegistration.objects.create(
-                patient=patient,
-                institution=institution,
-                record_number=record_number,
-                registered_by=actor,
-            )
-    except IntegrityError:
-        raise Conflict(
-            "This record number is already used at your institution",
-            details={"fields": {"record_number": "already used"}},
-        ) from None
+    """Register ``patient`` at ``institution`` (the caller knows it is not registered there).
+
+    One statement, ``INSERT ... ON CONFLICT DO NOTHING``: a record number already used at
+    the institution inserts nothing and is refused, without a savepoint around the insert
+    to recover from the unique constraint's error."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _REGISTER,
+            [
+                patient.pk,
+                institution.pk,
+                record_number,
+                connection.ops.adapt_datetimefield_value(clock.now()),
+                actor.pk,
+            ],
+        )
+        inserted = cursor.fetchone()
+    if inserted is None:
+        raise _number_taken()  # taken since it was looked up, by a concurrent registration
 
 
 def _record_consents(
