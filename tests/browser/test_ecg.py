@@ -174,3 +174,46 @@ def test_an_ecg_sent_by_a_cart_over_dicom_goes_live_to_two_experts(
         # The claimer reads the DICOM tracing in the 12-lead viewer.
         b.locator("[data-testid=ecg-svg] polyline[data-lead]").nth(12).wait_for()
     assert Consultation.objects.unscoped("test").get(pk=case.pk).state == "assigned"
+
+
+def test_an_aecg_sent_from_the_page_goes_live_to_two_experts(
+    browser,
+    asgi_server,  # noqa: F811  (the imported fixture)
+    no_second_factor,
+):
+    """A clinic uploads an HL7 aECG (XML) tracing on the send page: it is measured and goes
+    live to both on-duty experts; one claims it on a phone, the other sees it taken."""
+    from telemed.ecg.tests.signal_fixtures import aecg_bytes, synthetic
+
+    world = build_world(build_network(), experts=2)
+    first, second = world.experts
+    record, _truth = synthetic(heart_rate=72)
+    base = asgi_server
+    with (
+        signed_in(browser, base, first.username) as a,
+        signed_in(browser, base, second.username, PHONE) as b,
+        signed_in(browser, base, world.requester.username) as requester,
+    ):
+        for expert in (a, b):
+            expert.goto(f"{base}/ecg/")
+            live(expert)
+        requester.goto(f"{base}/ecg/new/")
+        requester.select_option("#ecg-patient", str(world.patient.pk))
+        requester.set_input_files(
+            "[data-testid=ecg-files]",
+            [{"name": "cart.xml", "mimeType": "text/xml", "buffer": aecg_bytes(record)}],
+        )
+        requester.click("[data-testid=ecg-send-submit]")
+        requester.locator("[data-testid=ecg-report-pending]").wait_for()
+        case = Consultation.objects.unscoped("test").get(kind="ecg")
+        assert case.ecg_recording.source_format == "aecg"
+        assert 67 <= (case.ecg_recording.analysis.get("heart_rate_bpm") or 0) <= 77
+
+        rows = [page.locator(f"tr[data-id='{case.pk}']") for page in (a, b)]
+        for row in rows:
+            row.wait_for()
+        rows[1].locator("[data-testid=ecg-claim]").click()
+        b.locator("[data-testid=ecg-report-form]").wait_for()
+        rows[0].locator("[data-testid=ecg-status]").filter(has_text=display_name(second)).wait_for()
+        assert rows[0].locator("[data-testid=ecg-claim]").count() == 0
+    assert Consultation.objects.unscoped("test").get(pk=case.pk).state == "assigned"
