@@ -1,11 +1,15 @@
-"""An imaging case in a real browser: a county CT study is received (through the ingest
-service), the requester attaches it to an imaging case and submits, quality control sees the
+"""An imaging case in a real browser: a county PACS pushes a CT study with dcmtk's storescu
+to the running DICOM listener (its calling AE title mapped to the county hospital), the
+requester attaches it to an imaging case and submits, quality control sees the
 automatic checks beside the study and accepts, a manager triages, the expert reads the study
 in the canvas viewer (scrolls to another slice, changes the window: the canvas pixels change),
 signs the report, and the requester reads it. The viewer is also driven on a tablet."""
 
 from __future__ import annotations
 
+import os
+import shutil
+import subprocess
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -13,6 +17,7 @@ import pytest
 
 from telemed.consultations.models import Conclusion, Consultation
 from telemed.consultations.testing import build_team
+from telemed.dicom.testing import make_node, running_listener
 from telemed.imaging.models import CaseStudy, ImagingStudy
 from telemed.imaging.services import Sender, ingest
 from telemed.imaging.testing import ct_series
@@ -43,6 +48,31 @@ def _receive(network, directory: Path, **attributes: object) -> ImagingStudy:  #
     ):
         ingest(path, Sender(institution=network.county_a, calling_ae_title="COUNTY_A"))
     return ImagingStudy.objects.unscoped("test").get()
+
+
+def _pushed_by_storescu(network, directory: Path) -> ImagingStudy:  # type: ignore[no-untyped-def]
+    """The county PACS (AE title COUNTY_A, mapped to the county hospital) sends the series
+    with storescu to the listener on a loopback port, as in production."""
+    if shutil.which("storescu") is None:
+        if os.environ.get("CI"):
+            pytest.fail("dcmtk's storescu is missing (run `make system-deps`)")
+        pytest.skip("dcmtk's storescu is not installed (run `make system-deps`)")
+    paths = ct_series(directory, SLICES, patient_id="A-0001", patient_name="张秀英")
+    make_node("COUNTY_A", network.county_a)
+    with running_listener() as port:
+        # -R proposes each file's own transfer syntax, so the bytes are stored as sent.
+        sent = subprocess.run(
+            ["storescu", "-R", "-aet", "COUNTY_A", "-aec", "TELEMED", "127.0.0.1", str(port)]
+            + [str(p) for p in paths],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+    assert sent.returncode == 0, sent.stdout + sent.stderr
+    study = ImagingStudy.objects.unscoped("test").get()
+    assert study.calling_ae_title == "COUNTY_A" and study.instance_count == SLICES
+    return study
 
 
 def _drawn(page: Page) -> int:
@@ -108,11 +138,11 @@ def _read_in_viewer(page: Page, *, swipe: bool, unit: str) -> None:
     assert page.locator("[data-testid=viewer-measure]").inner_text().split(" ")[1] == unit
 
 
-def test_an_imaging_case_from_received_study_to_read_report(
+def test_an_imaging_case_from_a_dcmtk_push_to_the_read_report(
     browser, live_server, network, alice, no_second_factor, tmp_path
 ):
     team = build_team(network, alice)
-    study = _receive(network, tmp_path)
+    study = _pushed_by_storescu(network, tmp_path)
     case = imaging_case(team, requested=False)
     base = live_server.url
 
@@ -290,3 +320,33 @@ def test_imaging_pages_fit_a_phone(
             page.goto(f"{base}{path}")
             page.wait_for_load_state()
             assert no_horizontal_overflow(page), path
+
+
+def test_an_external_expert_reads_the_study_de_identified(
+    browser, live_server, network, alice, no_second_factor, tmp_path
+):
+    """The viewer of an external partner's expert is driven by the pseudonymous UIDs alone
+    (series, metadata, frames) and names the patient by the pseudonym."""
+    from telemed.imaging.tests.deid_helpers import share
+
+    shared = share(network, build_team(network, alice), tmp_path)
+    slices = 3
+    with signed_in(browser, live_server.url, "dr_ext", PC) as page:
+        page.goto(f"{live_server.url}/imaging/cases/{shared.external_case.pk}/viewer/")
+        page.locator("[data-testid=viewer-slice]", has_text=f"1 / {slices}").wait_for()
+        page.wait_for_function(
+            "document.querySelector('[data-testid=viewer-canvas]').dataset.drawn"
+        )
+        patient = page.locator("[data-testid=viewer-patient]").inner_text()
+        assert "已去标识 ANON-" in patient
+        assert (
+            "Zhang" not in page.content() and shared.study.study_instance_uid not in page.content()
+        )
+        first = page.evaluate(CANVAS_SUM)
+        before = _drawn(page)
+        page.locator("[data-testid=viewer-canvas]").press("End")
+        page.locator("[data-testid=viewer-slice]", has_text=f"3 / {slices}").wait_for()
+        _wait_drawn_after(page, before)
+        assert page.evaluate(CANVAS_SUM) != first
+        assert page.locator("[data-testid=viewer-status]").inner_text() == ""
+        screenshot(page, "imaging-viewer-deidentified.png")
