@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from django.db import transaction
 from django.utils.translation import gettext
 
 from telemed.audit import services as audit
@@ -33,9 +34,11 @@ from telemed.dicom.files import (
     DUPLICATE_SOP_INSTANCE,
     OUT_OF_RESOURCES,
     PROCESSING_FAILURE,
+    Inspected,
     inspect,
 )
 from telemed.dicom.registry import Refused
+from telemed.directory.models import Institution
 from telemed.ecg import intake, services
 from telemed.ecg.models import EcgSourceFile
 from telemed.ecg.signal.errors import EcgFormatError
@@ -44,10 +47,6 @@ from telemed.ecg.signal.readers.common import max_bytes
 if TYPE_CHECKING:
     from telemed.accounts.models import User
     from telemed.consultations.models import Consultation
-
-
-class _AlreadyAudited(Refused):
-    """A refusal the service has audited itself (a role that cannot send ECGs)."""
 
 
 @dataclass(frozen=True)
@@ -71,8 +70,6 @@ def receive(
     object already taken. ``sop_*`` are what a C-STORE announced. Raises ``Refused``."""
     try:
         return _receive(path, sent, sop_class_uid, sop_instance_uid)
-    except _AlreadyAudited:
-        raise
     except Refused as refusal:
         audit.denied(
             sent.actor,
@@ -109,8 +106,19 @@ def _receive(
         )
     data = path.read_bytes()
     name = f"{uid}.dcm"
-    if _already_taken(sent.actor, name, data):
-        return None
+    with transaction.atomic():
+        # One sender's objects are taken one at a time, so two copies of one instance sent
+        # at the same moment make one case: the second finds the first in the resend check.
+        # FOR NO KEY UPDATE, so rows that merely reference the institution are not held up.
+        if sent.actor.institution_id is not None:
+            locked = Institution.objects.select_for_update(no_key=True)
+            list(locked.filter(pk=sent.actor.institution_id).values_list("pk", flat=True))
+        if _already_taken(sent.actor, name, data):
+            return None
+        return _submit(inspected, sent, name, data)
+
+
+def _submit(inspected: Inspected, sent: Sent, name: str, data: bytes) -> Consultation:
     try:
         patient = intake.patient_by_record_number(
             sent.actor,
@@ -127,7 +135,9 @@ def _receive(
             intake=services.Intake(channel=sent.channel, sender=sent.sender),
         )
     except PermissionDenied as error:
-        raise _AlreadyAudited(PROCESSING_FAILURE, error.message) from None
+        # The service's own audit of the denial rolls back with the rest; receive() writes
+        # the refusal once, outside the transaction.
+        raise Refused(PROCESSING_FAILURE, error.message) from None
     except DomainError as error:
         raise _refusal(error) from None
 

@@ -153,3 +153,15 @@ def test_the_same_instance_with_other_content_is_refused(world, port, tmp_path):
     output = storescu(port, dcm.write(changed, tmp_path / "changed.dcm"))
     assert status_of(output) == 0x0111, output
     assert ecg_cases().count() == 1
+
+
+def test_two_copies_sent_at_the_same_moment_make_one_case(world, port, tmp_path):
+    """Two carts' associations (or a cart retrying while its first try is still being
+    stored) deliver one instance at once: one case, both answered success."""
+    import concurrent.futures
+
+    path = dcm.write(dcm.ecg_object(synthetic()[0]), tmp_path / "twice.dcm")
+    with concurrent.futures.ThreadPoolExecutor(max_workers=3) as pool:
+        outputs = list(pool.map(lambda _n: storescu(port, path), range(3)))
+    assert [status_of(output) for output in outputs] == [0x0000] * 3
+    assert ecg_cases().count() == 1
