@@ -16,8 +16,17 @@ fetched by ``BENCH_PATHOLOGY_CLIENTS`` concurrent clients (default 16): once rig
 server started (cold: nothing cached), then again (warm). Figures: tiles/s and p50/p99 per
 tile for each, and the ratios ours/IIPImage (tiles/s). Then the slide is sent once more
 through the hub's tus endpoint by the edge's uploader under ``BENCH_PATHOLOGY_UPLOAD_CAP``
-bytes/s (default 8 MiB/s): the throughput as a fraction of the cap. Every request has a
-timeout and every run a bounded count of requests.
+bytes/s (default 8 MiB/s): the throughput as a fraction of the cap.
+
+Last, the edge relay: ``telemed edge`` in its own process (own var dir and SQLite database)
+reaches that hub through a throttled link (``BENCH_PATHOLOGY_LINK_MBIT``, default 10 Mbit/s
+each way, and ``BENCH_PATHOLOGY_LINK_MS``, default 50 ms one way: a user-space proxy,
+``bench/_throttle.py``, so the shared machine's interfaces are left alone). A second slide
+of the same size is dropped in its folder; once registered, the first screenful (the
+DeepZoom level of about 20 tiles that a viewer shows first), none of it cached anywhere, is
+fetched through the hub by 6 clients (a browser's connections per host) and timed, beside
+the same tiles of the hub's own copy (cold). Every request has a timeout and every run a
+bounded count of requests.
 """
 
 from __future__ import annotations
@@ -40,6 +49,7 @@ from typing import Any
 import requests
 
 from bench._common import summary_ms
+from bench._throttle import ThrottledLink
 
 SIZE = os.environ.get("BENCH_PATHOLOGY_SIZE", "8192x6144")
 TILES = int(os.environ.get("BENCH_PATHOLOGY_TILES", "400"))
@@ -260,6 +270,128 @@ def _upload(server: Server, path: Path, workdir: Path) -> dict[str, Any]:
     }
 
 
+LINK_RATE = float(os.environ.get("BENCH_PATHOLOGY_LINK_MBIT", "10")) * 1e6 / 8
+LINK_DELAY = float(os.environ.get("BENCH_PATHOLOGY_LINK_MS", "50")) / 1000
+SCREEN_TILES = 24  # the largest level with at most this many tiles is the first screenful
+SCREEN_CLIENTS = 6
+
+
+def _screenful(urls: list[str], headers: dict[str, str]) -> dict[str, Any]:
+    def one(url: str) -> float:
+        start = time.perf_counter()
+        answer = requests.get(url, headers=headers, timeout=HTTP_SECONDS)
+        if answer.status_code != 200:
+            raise RuntimeError(f"{url}: {answer.status_code} {answer.text[:200]}")
+        return (time.perf_counter() - start) * 1000
+
+    start = time.perf_counter()
+    with ThreadPoolExecutor(SCREEN_CLIENTS) as pool:
+        latencies = list(pool.map(one, urls))
+    return {"tiles": len(urls), "seconds": round(time.perf_counter() - start, 3)} | summary_ms(
+        latencies
+    )
+
+
+def _edge_env(workdir: Path, hub_url: str, client_id: str, secret: str) -> dict[str, str]:
+    import datetime as dt
+
+    later = dt.datetime.now() + dt.timedelta(hours=6)  # no upload competes for the link
+    env = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "REDIS_URL"}}
+    return env | {
+        "TELEMED_VAR_DIR": str(workdir / "edge"),
+        "DATABASE_URL": f"sqlite:///{workdir / 'edge' / 'telemed.sqlite3'}",
+        "TELEMED_ROLE": "edge",
+        "EDGE_HUB_URL": hub_url,
+        "EDGE_CLIENT_ID": client_id,
+        "EDGE_CLIENT_SECRET": secret,
+        "EDGE_WATCH_DIR": str(workdir / "inbox"),
+        "EDGE_UPLOAD_WINDOW": f"{later:%H:%M}-{later + dt.timedelta(hours=1):%H:%M}",
+        "EDGE_POLL_SECONDS": "1",
+    }
+
+
+def _edge_relay(hub: Server, width: int, height: int, workdir: Path) -> dict[str, Any]:
+    """The first screenful of a slide still at the edge, through the throttled link."""
+    from telemed.accounts.services import create_api_client
+    from telemed.consultations.models import Consultation
+    from telemed.pathology import slides, testing
+
+    case = (
+        Consultation.objects.unscoped("bench: the case the slides go on")
+        .select_related("requesting_institution")
+        .get(kind="pathology")
+    )
+    client = create_api_client(case.requesting_institution.code, "bench edge")
+    root = hub.dzi_url.split("/api/")[0]
+    link = ThrottledLink(int(root.rsplit(":", 1)[1]), rate=LINK_RATE, delay=LINK_DELAY)
+    link.start()
+    env = _edge_env(
+        workdir, f"http://127.0.0.1:{link.port}", client.client_id, client.client_secret
+    )
+    (workdir / "edge").mkdir()
+    subprocess.run(
+        [sys.executable, "-m", "telemed.cli", "migrate", "-v0"],
+        env=env,
+        check=True,
+        timeout=900,
+        capture_output=True,
+    )
+    edge = subprocess.Popen(
+        [sys.executable, "-m", "telemed.cli", "edge", "run"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        written = testing.generic_tiff(workdir / "edge.tif", width, height, seed=11)
+        folder = workdir / "inbox" / case.number
+        folder.mkdir(parents=True)
+        dropped = time.perf_counter()
+        written.rename(folder / "edge.tif")  # whole at once: the edge never sees it half written
+        found: dict[str, Any] | None = None
+        deadline = time.monotonic() + 300
+        while found is None and time.monotonic() < deadline:
+            answer = requests.get(
+                f"{root}/api/pathology/consultations/{case.pk}/slides",
+                headers=hub.headers,
+                timeout=HTTP_SECONDS,
+            )
+            found = next(
+                (s for s in answer.json() if s["name"] == "edge.tif" and s["edge_online"]), None
+            )
+            time.sleep(0.2)
+        if found is None:
+            raise RuntimeError("the edge did not register the slide within 300 s")
+        registered_s = time.perf_counter() - dropped
+        tiles = slides.deepzoom_tiles(width, height)
+        level = max(i for i, (c, r) in enumerate(tiles) if c * r <= SCREEN_TILES)
+        cols, rows = tiles[level]
+        addresses = [(level, c, r) for r in range(rows) for c in range(cols)]
+        relay_base = f"{root}/api/pathology/slides/{found['id']}/slide_files"
+        relayed = _screenful(
+            [f"{relay_base}/{lv}/{c}_{r}.jpeg" for lv, c, r in addresses], hub.headers
+        )
+        again = _screenful(
+            [f"{relay_base}/{lv}/{c}_{r}.jpeg" for lv, c, r in addresses], hub.headers
+        )
+        direct = _screenful(
+            [hub.tile_url.format(level=lv, col=c, row=r) for lv, c, r in addresses], hub.headers
+        )
+    finally:
+        _stop(edge)
+        link.stop()
+    return {
+        "link": f"{LINK_RATE * 8 / 1e6:g} Mbit/s each way, {LINK_DELAY * 1000:g} ms one way "
+        "(user-space proxy)",
+        "level": level,
+        "drop_to_registered_s": round(registered_s, 2),
+        "first_screen_through_edge_cold": relayed,
+        "first_screen_through_edge_cached_at_hub": again,
+        "first_screen_hub_own_copy_cold": direct,
+        "goal_under_2_s": relayed["seconds"] < 2.0,
+    }
+
+
 def _ratio(ours: float | None, theirs: float | None) -> float | None:
     return round(ours / theirs, 2) if ours and theirs else None
 
@@ -280,6 +412,8 @@ def run() -> dict[str, Any]:
             results[ours.name] = _measure(ours)
             if not workers:
                 results["upload_through_tus"] = _upload(ours, slide, workdir)
+                # One process: the edge's connection and the views share its channel layer.
+                results["edge_relay"] = _edge_relay(ours, width, height, workdir)
             _stop(ours.process)
             servers.remove(ours)
         peer = _start_iipimage(slide, workdir)
