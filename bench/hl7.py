@@ -8,7 +8,9 @@ concurrent senders on PostgreSQL).
     earlier control ID); each waits for its ACK before the next message (original mode).
 (b) in_process: the same kind of messages through ``inbound.receive`` in one thread, with
     no socket: what processing costs, with the number of queries and the time spent in the
-    database per message (Django's execute wrapper).
+    database per message (Django's execute wrapper); and in_process_together: the same
+    through ``inbound.receive_together`` four at a time, as the listener's group commit
+    processes one message from each of the four senders.
 (c) service: the MPI alone, ``patients.services.register_patient`` called directly with the
     same kind of patients (no HL7, no log): the floor this path cannot go below; and parse:
     decoding and parsing the messages alone.
@@ -121,12 +123,14 @@ def _through_mllp(port: int, offset: int) -> dict[str, Any]:
     }
 
 
-def _in_process() -> dict[str, Any]:
+def _in_process(together: int = 1) -> dict[str, Any]:
     from django.db import connection
 
+    from telemed.core import context
     from telemed.exchange import inbound
 
-    messages = workload(9, IN_PROCESS)
+    messages = workload(9 if together == 1 else 10, IN_PROCESS)
+    meta = context.RequestMeta(source_ip="127.0.0.1", channel="mllp")
     db_time = [0.0]
     queries = [0]
 
@@ -140,14 +144,21 @@ def _in_process() -> dict[str, Any]:
 
     with connection.execute_wrapper(wrapper):
         start = time.perf_counter()
-        for text in messages:
-            inbound.receive(text.encode("utf-8"))
+        cpu = time.process_time()
+        for at in range(0, len(messages), together):
+            if together == 1:
+                inbound.receive(messages[at].encode("utf-8"))
+            else:
+                batch = messages[at : at + together]
+                inbound.receive_together([inbound.Arrival(m.encode(), meta) for m in batch])
         elapsed = time.perf_counter() - start
+        cpu = time.process_time() - cpu
     return {
         "messages": len(messages),
         "per_second": round(len(messages) / elapsed, 1),
         "ms_per_message": round(elapsed / len(messages) * 1000, 3),
         "db_ms_per_message": round(db_time[0] / len(messages) * 1000, 3),
+        "cpu_ms_per_message": round(cpu / len(messages) * 1000, 3),
         "queries_per_message": round(queries[0] / len(messages), 1),
     }
 
@@ -263,6 +274,7 @@ def run() -> dict[str, Any]:
             "COUNTY_A", name="HIS", sending_application="HIS", sending_facility="COUNTY_A"
         )
         in_process = _in_process()
+        in_process_together = _in_process(together=SENDERS)
         floor = _service_and_parse(system)
         port, stop = mllp.run_in_thread()
         try:
@@ -285,6 +297,7 @@ def run() -> dict[str, Any]:
         "mllp": through,
         "mllp_two_processes": two_processes,
         "in_process": in_process,
+        "in_process_together": in_process_together,
         "echo": echo,
         "floor": floor,
         "ratio_in_process_to_service": round(
@@ -293,6 +306,9 @@ def run() -> dict[str, Any]:
         "stored_messages": stored,
         "patients": patients,
         "ratio_mllp_to_in_process": round(through["per_second"] / in_process["per_second"], 2),
+        "ratio_together_to_in_process": round(
+            in_process_together["per_second"] / in_process["per_second"], 2
+        ),
         "ratio_two_processes_to_one": round(two_processes["per_second"] / through["per_second"], 2),
         "ratio_mllp_to_echo": round(through["per_second"] / echo["per_second"], 3),
         "goal_per_second": 500,

@@ -153,8 +153,15 @@ def _rewrite(node: Any, created: dict[str, str]) -> Any:
 
 
 def _run(
-    caller: Caller, entry: dict[str, Any], created: dict[str, str], *, stamp: bool = True
+    caller: Caller,
+    entry: dict[str, Any],
+    created: dict[str, str],
+    *,
+    stamp: bool = True,
+    whole: bool = False,
 ) -> Answer:
+    """One entry; ``whole``: inside a transaction Bundle, which a failing entry undoes
+    whole, so the entry's writes need no savepoint of their own."""
     url = str(entry["url"]).lstrip("/")
     path, _sep, query = url.partition("?")
     parts = [part for part in path.split("/") if part]
@@ -166,11 +173,21 @@ def _run(
             # ``ifNoneExist: focus=urn:uuid:...`` names a resource of this transaction.
             condition = condition.replace(placeholder, target)
         return interactions.create(
-            caller, parts[0], resource or {}, if_none_exist=condition, stamp=stamp
+            caller,
+            parts[0],
+            resource or {},
+            if_none_exist=condition,
+            stamp=stamp,
+            savepoint=not whole,
         )
     if method == "PUT" and len(parts) == 2:
         return interactions.update(
-            caller, parts[0], parts[1], resource or {}, if_match=str(entry.get("ifMatch") or "")
+            caller,
+            parts[0],
+            parts[1],
+            resource or {},
+            if_match=str(entry.get("ifMatch") or ""),
+            savepoint=not whole,
         )
     if method in ("GET", "HEAD"):
         if len(parts) == 1:
@@ -213,10 +230,11 @@ def _transaction(caller: Caller, entries: list[dict[str, Any]]) -> dict[str, Any
     # entry records its own, so that a later entry sees the versions of the earlier ones.
     at_end = all(entry["method"] == "POST" for entry in entries)
     try:
-        with transaction.atomic():
+        # The entries' audit events are appended to the chain together, at the end.
+        with transaction.atomic(), audit.appended_together():
             for entry in _ordered(entries):
                 try:
-                    answer = _run(caller, entry, created, stamp=not at_end)
+                    answer = _run(caller, entry, created, stamp=not at_end, whole=True)
                 except FhirError as error:
                     raise error.at(entry["where"]) from None
                 except DomainError as error:

@@ -136,9 +136,12 @@ def search(caller: Caller, type_name: str, pairs: list[tuple[str, str]]) -> Answ
     more = len(page) > query.count
     page = page[: query.count]
     matches = [kind.render(obj) for obj in page]
-    included = _included(caller, kind, page, query.include)
-    kind.audit_search(caller.user, query, len(matches))
-    stamped = versions.stamp_many(matches + included)
+    # One transaction for the versions and the audit events (the search's and the included
+    # reads'), which are appended together at its end.
+    with transaction.atomic(), audit.appended_together():
+        included = _included(caller, kind, page, query.include)
+        kind.audit_search(caller.user, query, len(matches))
+        stamped = versions.stamp_many(matches + included)
     bundle: dict[str, Any] = {
         "resourceType": "Bundle",
         "type": "searchset",
@@ -208,16 +211,19 @@ def create(
     *,
     if_none_exist: str = "",
     stamp: bool = True,
+    savepoint: bool = True,
 ) -> Answer:
     """Create, or with ``if_none_exist`` (a search query) return the one existing match:
     200 with it, 412 when the query matches more than one.
 
     ``stamp=False`` (a transaction of creates only) leaves the version to the caller, who
     stamps every entry at once inside the same transaction: the Answer then carries the
-    resource without ``meta`` and ``kind`` set."""
+    resource without ``meta`` and ``kind`` set. ``savepoint=False``: inside a transaction
+    that a failure undoes whole (a transaction Bundle's), the entry needs none of its own.
+    The audit events are appended together at the end."""
     kind = _served(caller, type_name, "create")
     resource = kind.parse(data)
-    with transaction.atomic():
+    with transaction.atomic(savepoint=savepoint), audit.appended_together():
         if if_none_exist:
             if not kind.conditional_create:
                 raise FhirError(
@@ -254,8 +260,15 @@ def create(
 
 
 def update(
-    caller: Caller, type_name: str, resource_id: str, data: dict[str, Any], *, if_match: str = ""
+    caller: Caller,
+    type_name: str,
+    resource_id: str,
+    data: dict[str, Any],
+    *,
+    if_match: str = "",
+    savepoint: bool = True,
 ) -> Answer:
+    """``savepoint`` as for ``create``."""
     kind = _served(caller, type_name, "update")
     if data.get("id") != resource_id:
         raise FhirError(
@@ -265,7 +278,7 @@ def update(
             expression=[f"{type_name}.id"],
         )
     resource = kind.parse(data)
-    with transaction.atomic():
+    with transaction.atomic(savepoint=savepoint), audit.appended_together():
         try:
             # The write's own audit event covers this read (a refusal is audited as such).
             obj = kind.resolve(caller.user, resource_id)

@@ -12,7 +12,8 @@ import hashlib
 import json
 from typing import Any
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
+from django.db.models import QuerySet
 
 from telemed.core import clock
 from telemed.fhir.models import ResourceVersion
@@ -39,8 +40,8 @@ def stamp(resource: dict[str, Any]) -> dict[str, Any]:
 
 
 def stamp_many(resources: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """``stamp`` for a page of search results of one or several types: one query per type
-    to find the latest versions, one insert for the new ones, in one transaction."""
+    """``stamp`` for a page of search results of one or several types: one query to find
+    the latest versions, one insert for the new ones, in one transaction."""
     # Inside a caller's transaction no savepoint is needed for the group (the insert below
     # keeps its own); outside one, this is the transaction.
     with transaction.atomic(savepoint=False):
@@ -52,13 +53,16 @@ def _stamp_many(resources: list[dict[str, Any]]) -> list[dict[str, Any]]:
     by_type: dict[str, list[str]] = {}
     for resource in resources:
         by_type.setdefault(resource["resourceType"], []).append(resource["id"])
+    # One query for every type (a transaction's Patient, ServiceRequest and Task at once).
+    recorded: QuerySet[ResourceVersion] | None = None
     for resource_type, ids in by_type.items():
-        for row in ResourceVersion.objects.of_visible_many(resource_type, ids).only(
-            "resource_type", "resource_id", "version", "recorded_at", "content_hash"
-        ):
-            key = (row.resource_type, row.resource_id)
-            if key not in latest or row.version > latest[key].version:
-                latest[key] = row
+        rows = ResourceVersion.objects.of_visible_many(resource_type, ids)
+        recorded = rows if recorded is None else recorded | rows
+    fields = ("resource_type", "resource_id", "version", "recorded_at", "content_hash")
+    for row in recorded.only(*fields) if recorded is not None else ():
+        key = (row.resource_type, row.resource_id)
+        if key not in latest or row.version > latest[key].version:
+            latest[key] = row
     fresh: dict[tuple[str, str], ResourceVersion] = {}
     for resource in resources:
         key = (resource["resourceType"], resource["id"])
@@ -74,21 +78,45 @@ def _stamp_many(resources: list[dict[str, Any]]) -> list[dict[str, Any]]:
             )
             version.data = _with_meta(resource, version)
             fresh[key] = version
-    if fresh:
-        try:
-            # A savepoint: a concurrent request recording the same change wins the unique
-            # constraint, and this one then records (or reads) row by row.
-            with transaction.atomic():
-                ResourceVersion.objects.bulk_create(fresh.values())
-        except IntegrityError:
-            for key, version in list(fresh.items()):
-                source = next(r for r in resources if (r["resourceType"], r["id"]) == key)
-                fresh[key] = _record(source, version.content_hash, version.version)
+    # A concurrent request that recorded the same change first wins the unique constraint;
+    # what it won is then recorded (or read) row by row.
+    for key in set(fresh) - _insert_new(list(fresh.values())):
+        source = next(r for r in resources if (r["resourceType"], r["id"]) == key)
+        fresh[key] = _record(source, fresh[key].content_hash, fresh[key].version)
     stamped = []
     for resource in resources:
         key = (resource["resourceType"], resource["id"])
         stamped.append(_with_meta(resource, fresh.get(key) or latest[key]))
     return stamped
+
+
+_COLUMNS = ("resource_type", "resource_id", "version", "recorded_at", "content_hash", "data")
+
+
+def _insert_new(rows: list[ResourceVersion]) -> set[tuple[str, str]]:
+    """Insert the versions in one statement, skipping those whose number is taken (``ON
+    CONFLICT DO NOTHING``: no savepoint is needed to survive the unique constraint); the
+    keys inserted."""
+    if not rows:
+        return set()
+    fields = [(name, ResourceVersion._meta.get_field(name)) for name in _COLUMNS]
+    values = ", ".join(["(" + ", ".join(["%s"] * len(fields)) + ")"] * len(rows))
+    params = [
+        field.get_db_prep_save(getattr(row, name), connection)  # type: ignore[union-attr]
+        for row in rows
+        for name, field in fields
+    ]
+    with connection.cursor() as cursor:
+        cursor.execute(_INSERT % values, params)
+        return {(resource_type, resource_id) for resource_type, resource_id in cursor.fetchall()}
+
+
+# ResourceVersion's table; "one_fhir_version" (type, id, version) is what DO NOTHING answers.
+_INSERT = (
+    "INSERT INTO fhir_resourceversion "
+    "(resource_type, resource_id, version, recorded_at, content_hash, data) "
+    "VALUES %s ON CONFLICT DO NOTHING RETURNING resource_type, resource_id"
+)
 
 
 def _record(resource: dict[str, Any], digest: str, number: int) -> ResourceVersion:

@@ -163,7 +163,7 @@ class PatientType(ResourceType):
                     "value": obj.resident_id,
                 }
             )
-        for registration in obj.registrations.all():
+        for registration in _registrations(obj):
             institution = registration.institution
             identifiers.append(
                 {
@@ -267,6 +267,14 @@ class PatientType(ResourceType):
         if not changes:
             return obj
         return patient_services.update_patient(user, obj, changes)
+
+
+def _registrations(patient: Patient) -> list[PatientRegistration]:
+    """The patient's registrations with their institutions: prefetched by a search, read
+    in one query otherwise (a patient just created or read)."""
+    if "registrations" in getattr(patient, "_prefetched_objects_cache", {}):
+        return list(patient.registrations.all())
+    return list(patient.registrations.select_related("institution"))
 
 
 def _type_code(identifier: Any) -> str | None:
