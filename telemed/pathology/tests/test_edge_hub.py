@@ -137,17 +137,11 @@ def _meta(**values: object) -> str:
 
 
 def _send(client: Client, token: str, case, slide_id: int, data: bytes, **extra: object):
-    auth = {"HTTP_AUTHORIZATION": f"Bearer {token}", "HTTP_ACCEPT_LANGUAGE": "en"}
+    auth = {"Authorization": f"Bearer {token}", "Accept-Language": "en", **TUS}
+    meta = _meta(consultation=case.pk, filename="x.svs", slide=slide_id, **extra)
     created = client.post(
         "/pathology/tus/",
-        headers={
-            **TUS,
-            "Upload-Length": str(len(data)),
-            "Upload-Metadata": _meta(
-                consultation=case.pk, filename="x.svs", slide=slide_id, **extra
-            ),
-        },
-        **auth,
+        headers={**auth, "Upload-Length": str(len(data)), "Upload-Metadata": meta},
     )
     if created.status_code != 201:
         return created
@@ -155,8 +149,7 @@ def _send(client: Client, token: str, case, slide_id: int, data: bytes, **extra:
         created["Location"],
         data=data,
         content_type="application/offset+octet-stream",
-        headers={**TUS, "Upload-Offset": "0"},
-        **auth,
+        headers={**auth, "Upload-Offset": "0"},
     )
 
 
@@ -204,6 +197,7 @@ def test_the_socket_relays_a_tile(network, alice, svs: Path) -> None:
     payload = _announcement(case, svs)
     slide_id = _register(Client(), token, payload).json()["id"]
     edge_user_id = Slide.objects.unscoped("test").get(pk=slide_id).uploaded_by_id
+    assert edge_user_id is not None
     source = str(payload["sha256"])
     expected = slides.tile(source, 11, 1, 1)
 
