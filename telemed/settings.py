@@ -34,6 +34,10 @@ def _local_secret(name: str, nbytes: int = 48) -> str:
 
 
 SECRET_KEY = env_secret("SECRET_KEY") or _local_secret("secret_key")
+# The key of the pseudonyms external experts see in de-identified studies (imaging's
+# confidentiality profile); empty: derived from SECRET_KEY. Changing it changes the
+# pseudonyms issued afterwards (those already issued still resolve through their table).
+IMAGING_PSEUDONYM_SECRET = env_secret("IMAGING_PSEUDONYM_SECRET") or ""
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]", "testserver"])
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
 
