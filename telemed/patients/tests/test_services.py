@@ -87,3 +87,27 @@ def test_update_refuses_unknown_fields(alice, alice_patient):
         services.update_patient(alice, alice_patient, {"resident_id": "x"})
     updated = services.update_patient(alice, alice_patient, {"phone": "13800000000"})
     assert updated.phone == "13800000000"
+
+
+def test_a_record_number_used_at_the_institution_is_refused_and_nothing_is_written(alice):
+    register(alice, "张秀英", "A-1")
+    with pytest.raises(Conflict, match="record number"):
+        register(alice, "李四", "A-1", birth_date=dt.date(1970, 1, 2))
+    assert queries.visible_patients(alice).count() == 1
+
+
+def test_a_refusal_inside_the_callers_transaction_leaves_it_usable(alice, charlie):
+    from django.db import transaction
+
+    register(alice, "张秀英", "A-1", resident_id=RESIDENT_ID, birth_date=BIRTH)
+    with transaction.atomic():
+        for refused in (
+            lambda: register(alice, "王五", "A-1", birth_date=dt.date(1970, 1, 2)),
+            lambda: register(charlie, "李四", "B-9", resident_id=RESIDENT_ID, birth_date=BIRTH),
+            lambda: register(alice, "张秀英", "A-2"),
+        ):
+            with pytest.raises(Conflict):
+                refused()
+        # Refused before anything was written: the transaction goes on.
+        assert register(alice, "赵六", "A-3", birth_date=dt.date(1971, 3, 4)).patient.pk
+    assert queries.visible_patients(alice).count() == 2
