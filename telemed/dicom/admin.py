@@ -10,7 +10,14 @@ class RemoteNodeAdmin(admin.ModelAdmin):
     """Which calling AE titles (and addresses) may send to the platform, for which
     institution. A caller not listed here, or disabled, is rejected at association."""
 
-    list_display = ["ae_title", "host", "institution", "enabled", "description"]
+    list_display = [
+        "ae_title",
+        "host",
+        "institution",
+        "enabled",
+        "registers_patients",
+        "description",
+    ]
     list_filter = ["enabled"]
     search_fields = ["ae_title", "host", "institution__name", "institution__code"]
     autocomplete_fields = ["institution"]

@@ -39,6 +39,17 @@ class RemoteNode(models.Model):
     )
     description = models.CharField(_("description"), max_length=200, blank=True)
     enabled = models.BooleanField(_("enabled"), default=True)
+    # An ECG cart at a clinic without an HIS feeding the platform is the site's registration
+    # desk: its objects may register the patients they name, with the consent the site took.
+    registers_patients = models.BooleanField(
+        _("registers patients"),
+        default=False,
+        help_text=_(
+            "ECGs this node sends for a patient ID not yet registered register the patient "
+            "from the object (name, birth date, sex), with the site's statement that "
+            "telemedicine consent was taken."
+        ),
+    )
     created_at = models.DateTimeField(default=clock.now, editable=False)
 
     class Meta:

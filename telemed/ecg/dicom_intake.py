@@ -43,10 +43,13 @@ from telemed.ecg import intake, services
 from telemed.ecg.models import EcgSourceFile
 from telemed.ecg.signal.errors import EcgFormatError
 from telemed.ecg.signal.readers.common import max_bytes
+from telemed.patients import services as patient_services
+from telemed.patients.models import Sex
 
 if TYPE_CHECKING:
     from telemed.accounts.models import User
     from telemed.consultations.models import Consultation
+    from telemed.patients.models import Patient
 
 
 @dataclass(frozen=True)
@@ -57,6 +60,8 @@ class Sent:
     actor: User
     channel: str
     sender: str
+    # The node registers patients it names that are not yet known (RemoteNode's flag).
+    registers_patients: bool = False
 
 
 def receive(
@@ -120,12 +125,7 @@ def _receive(
 
 def _submit(inspected: Inspected, sent: Sent, name: str, data: bytes) -> Consultation:
     try:
-        patient = intake.patient_by_record_number(
-            sent.actor,
-            inspected.text("PatientID"),
-            birth_date=_dicom_date(inspected.text("PatientBirthDate")),
-            sex=inspected.text("PatientSex"),
-        )
+        patient = _patient(inspected, sent)
         intake.require_consent_on_record(patient, named=inspected.text("PatientID"))
         return services.submit_ecg(
             sent.actor,
@@ -140,6 +140,48 @@ def _submit(inspected: Inspected, sent: Sent, name: str, data: bytes) -> Consult
         raise Refused(PROCESSING_FAILURE, error.message) from None
     except DomainError as error:
         raise _refusal(error) from None
+
+
+def _patient(inspected: Inspected, sent: Sent) -> Patient:
+    number = inspected.text("PatientID")
+    birth_date = _dicom_date(inspected.text("PatientBirthDate"))
+    try:
+        return intake.patient_by_record_number(
+            sent.actor, number, birth_date=birth_date, sex=inspected.text("PatientSex")
+        )
+    except intake.NotRegistered:
+        if not sent.registers_patients:
+            raise
+    person = _person_name(inspected.text("PatientName"))
+    if not person or birth_date is None:
+        raise intake.NotRegistered(
+            gettext("A new patient needs a name and a birth date (PatientName, PatientBirthDate)"),
+            details={"fields": {"PatientID": number[:64]}},
+        )
+    registered = patient_services.register_patient(
+        sent.actor,
+        patient_services.NewPatient(
+            name=person,
+            sex=intake.dicom_sex(inspected.text("PatientSex")) or Sex.UNKNOWN,
+            birth_date=birth_date,
+            record_number=number.strip(),
+            consent_telemedicine=True,
+        ),
+    )
+    return registered.patient
+
+
+def _person_name(value: str) -> str:
+    """A DICOM person name as the index keeps names: the ideographic group when the object
+    has one (``Zhang^San=张^三``), family name then given name, written together for
+    Chinese and with a space otherwise."""
+    groups = value.split("=")
+    chosen = next((g for g in (groups[1:2] or []) if g.strip("^ ")), groups[0])
+    parts = [part.strip() for part in chosen.split("^")[:2] if part.strip()]
+    if not parts:
+        return ""
+    joined = "".join(parts) if any("\u4e00" <= ch <= "\u9fff" for ch in chosen) else " ".join(parts)
+    return joined[:100]
 
 
 def _already_taken(actor: User, name: str, data: bytes) -> bool:

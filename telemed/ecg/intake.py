@@ -10,6 +10,11 @@ Observation carries none. So a machine-sent ECG is taken only for a patient whos
 to telemedicine is on record in the master patient index (recorded when the clinic
 registered the patient or at an earlier request); otherwise it is refused, naming the
 patient, and nothing is written. A consent on record as refused is refused the same way.
+
+The exception is a DICOM node configured as its site's registration desk
+(``RemoteNode.registers_patients``: a clinic's cart where no HIS feeds the platform): its
+objects register a patient ID not yet known from the object's name, birth date and sex,
+with the site's statement that consent was taken, as the upload form's tick box does.
 """
 
 from __future__ import annotations
@@ -33,6 +38,10 @@ class NotOnRecord(ValidationFailed):
     demographics, or no consent on record)."""
 
     code = "patient_not_on_record"
+
+
+class NotRegistered(NotOnRecord):
+    """The sender's patient ID names nobody registered at its institution."""
 
 
 class NotAnEcg(ValidationFailed):
@@ -68,6 +77,11 @@ def require_consent_on_record(patient: Patient, *, named: str) -> None:
 _DICOM_SEX = {"M": Sex.MALE, "F": Sex.FEMALE, "O": Sex.OTHER}
 
 
+def dicom_sex(value: str) -> str | None:
+    """The index's sex for a DICOM Patient's Sex; None when not stated."""
+    return _DICOM_SEX.get(value.strip().upper())
+
+
 def patient_by_record_number(
     actor: User,
     record_number: str,
@@ -94,13 +108,13 @@ def patient_by_record_number(
         .first()
     )
     if registration is None:
-        raise NotOnRecord(
+        raise NotRegistered(
             gettext("Patient ID %(id)s is not registered at this institution")
             % {"id": number[:64]},
             details={"fields": {"PatientID": number[:64]}},
         )
     patient = registration.patient
-    stated_sex = _DICOM_SEX.get(sex.strip().upper())
+    stated_sex = dicom_sex(sex)
     known_sex = patient.sex if patient.sex in _DICOM_SEX.values() else None
     if birth_date is not None and birth_date != patient.birth_date:
         raise NotOnRecord(

@@ -24,6 +24,7 @@ from telemed.audit import services as audit
 from telemed.audit.models import Action
 from telemed.dicom import registry
 from telemed.dicom.files import PROCESSING_FAILURE
+from telemed.dicom.nodes import node_for
 from telemed.ecg import dicom_intake
 from telemed.ecg.signal.readers.dicom_format import ECG_SOP_CLASSES
 
@@ -35,6 +36,7 @@ WAVEFORM_SOP_CLASSES = tuple(sorted(ECG_SOP_CLASSES))
 # The association's state key of a STOW-RS caller (set by imaging/dicomweb/stow.py).
 DICOMWEB_USER = "user"
 _ACCOUNT = "ecg_account"
+_REGISTERS = "ecg_registers_patients"
 
 
 def sender_account(institution: Institution) -> User:
@@ -72,8 +74,13 @@ def _sent(association: registry.Association) -> dicom_intake.Sent:
     if not isinstance(account, User):
         account = sender_account(association.institution)
         association.state[_ACCOUNT] = account
+        node = node_for(association.calling_ae_title, association.address)
+        association.state[_REGISTERS] = bool(node and node.registers_patients)
     return dicom_intake.Sent(
-        account, "dicom", f"{association.calling_ae_title}@{association.address}"
+        account,
+        "dicom",
+        f"{association.calling_ae_title}@{association.address}",
+        registers_patients=bool(association.state.get(_REGISTERS)),
     )
 
 

@@ -165,3 +165,39 @@ def test_two_copies_sent_at_the_same_moment_make_one_case(world, port, tmp_path)
         outputs = list(pool.map(lambda _n: storescu(port, path), range(3)))
     assert [status_of(output) for output in outputs] == [0x0000] * 3
     assert ecg_cases().count() == 1
+
+
+def test_a_registration_desk_cart_registers_the_patient_it_names(world, tmp_path):
+    """A clinic cart configured as its site's registration desk: an unknown patient ID is
+    registered from the object (the ideographic name, birth date, sex) with the site's
+    consent statement; the cart's next ECG for that patient files to the same record. A
+    cart without the flag is refused for the same object, and an object without a birth
+    date cannot register anyone."""
+    from telemed.dicom.testing import make_node
+    from telemed.patients.models import Patient
+
+    make_node("CART_DESK", world.network.county_a, registers_patients=True)
+    make_node("CART_PLAIN", world.network.county_a)
+    before = Patient.objects.unscoped("test").count()
+    ds = dcm.ecg_object(synthetic()[0], patient_id="WALKIN-7", sex="M", birth_date="19580203")
+    ds.SpecificCharacterSet = "ISO_IR 192"
+    ds.PatientName = "Zhao^Jianguo=赵^建国"
+    path = dcm.write(ds, tmp_path / "walkin.dcm")
+    no_birth = dcm.ecg_object(synthetic()[0], patient_id="WALKIN-8", birth_date="")
+    with running_listener() as port:
+        plain = storescu(port, path, aet="CART_PLAIN")
+        assert status_of(plain) == 0x0110 and "not registered" in plain
+        assert status_of(storescu(port, path, aet="CART_DESK")) == 0x0000
+        again = dcm.ecg_object(
+            synthetic()[0], patient_id="WALKIN-7", sex="M", birth_date="19580203"
+        )
+        assert (
+            status_of(storescu(port, dcm.write(again, tmp_path / "again.dcm"), aet="CART_DESK"))
+            == 0
+        )
+        refused = storescu(port, dcm.write(no_birth, tmp_path / "nobirth.dcm"), aet="CART_DESK")
+        assert status_of(refused) == 0x0110 and "birth date" in refused
+    assert Patient.objects.unscoped("test").count() == before + 1
+    patient = Patient.objects.unscoped("test").get(registrations__record_number="WALKIN-7")
+    assert (patient.name, patient.sex, str(patient.birth_date)) == ("赵建国", "male", "1958-02-03")
+    assert ecg_cases().filter(patient=patient).count() == 2

@@ -19,7 +19,7 @@ SECOND = reports.ReportDraft(
 )
 
 
-def _signed(world):  # type: ignore[no-untyped-def]
+def _signed(world):
     case = send(world)
     expert = world.experts[0]
     services.claim(expert, case.pk)
