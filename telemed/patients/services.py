@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Exists, ForeignObjectRel, OuterRef, Q
+from django.db.models import ForeignObjectRel, Q, Value
 
 from telemed.accounts.models import Role
 from telemed.audit import services as audit
@@ -174,26 +174,38 @@ class _Found:
 def _matches(actor: User, institution: Institution, data: NewPatient) -> _Found:
     """What the MPI holds about this registration, in one query: the record with this
     resident ID, the records with the same name, sex and birth date (newest first), and
-    the record that already has this record number at the institution."""
-    holder = PatientRegistration.objects.unscoped("is the record number free").filter(
-        institution=institution, record_number=data.record_number
-    )
-    condition = Q(name=data.name, birth_date=data.birth_date, sex=data.sex) | Q(
-        pk__in=holder.values("patient_id")
-    )
+    the record that already has this record number at the institution.
+
+    A UNION of two indexed look-ups: the record number is a lookup of its own rather than
+    an OR inside the patients' filter, which PostgreSQL can only answer by reading every
+    patient."""
+    columns = ("resident_id", "name", "birth_date", "sex", "created_at")
+    condition = Q(name=data.name, birth_date=data.birth_date, sex=data.sex)
     if data.resident_id:
         condition |= Q(resident_id=data.resident_id)
-    rows = (
+    people = (
         Patient.objects.unscoped("MPI matching by resident ID and duplicate detection")
         .filter(condition)
-        .annotate(number_here=Exists(holder.filter(patient=OuterRef("pk"))))
-        .order_by("-created_at", "-pk")
-        .values_list("pk", "resident_id", "name", "birth_date", "sex", "number_here")
+        .annotate(holds_number=Value(False))
+        .order_by()
+        .values_list("pk", *columns, "holds_number")
     )
+    holder = (
+        PatientRegistration.objects.unscoped("is the record number free")
+        .filter(institution=institution, record_number=data.record_number)
+        .annotate(holds_number=Value(True))
+        .order_by()
+        .values_list("patient_id", *(f"patient__{column}" for column in columns), "holds_number")
+    )
+    rows = sorted(people.union(holder, all=True), key=lambda row: (row[5], row[0]), reverse=True)
     found = _Found()
-    for pk, resident_id, name, birth_date, sex, number_here in rows:
-        if number_here:
+    seen: set[int] = set()
+    for pk, resident_id, name, birth_date, sex, _created_at, holds_number in rows:
+        if holds_number:
             found.number_holder = pk
+        if pk in seen:
+            continue
+        seen.add(pk)
         if data.resident_id and resident_id == data.resident_id:
             found.same_id, found.same_id_name, found.same_id_birth_date = pk, name, birth_date
         elif (name, birth_date, sex) == (data.name, data.birth_date, data.sex):
