@@ -25,13 +25,15 @@ def test_a_disabled_node_is_no_node(network):
     assert node_for("PACS", "127.0.0.1") is None
 
 
-def test_the_demo_maps_demo_county_once(network):
+def test_the_demo_maps_demo_county_and_its_cart_once(network):
     county = Institution.objects.create(
         code="DEMO_COUNTY", name="示范县人民医院", tier=Tier.COUNTY_HOSPITAL
     )
-    assert demo.load() == {"dicom_nodes": 1}
-    assert demo.load() == {"dicom_nodes": 1}
-    assert RemoteNode.objects.get(ae_title="DEMO_COUNTY").institution == county
+    assert demo.load() == {"dicom_nodes": 2}
+    assert demo.load() == {"dicom_nodes": 2}
+    pacs, cart = (RemoteNode.objects.get(ae_title=t) for t in ("DEMO_COUNTY", "DEMO_CART"))
+    assert pacs.institution == cart.institution == county
+    assert (pacs.registers_patients, cart.registers_patients) == (False, True)
 
 
 def test_the_listener_is_registered_for_telemed_serve():
