@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, urlencode
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils.translation import gettext as _
 
 from telemed.audit import services as audit
@@ -132,16 +132,18 @@ def search(caller: Caller, type_name: str, pairs: list[tuple[str, str]]) -> Answ
                 expression=["_include"],
             )
     found = kind.search(caller.user, query)
-    page = list(found[query.offset : query.offset + query.count + 1])
-    more = len(page) > query.count
-    page = page[: query.count]
-    matches = [kind.render(obj) for obj in page]
-    # One transaction for the versions and the audit events (the search's and the included
-    # reads'), which are appended together at its end.
+    # One transaction for the page, the versions and the audit events (the search's and the
+    # included reads'), which are appended together at its end.
     with transaction.atomic(), audit.appended_together():
+        _plan_for_these_values()
+        page = list(found[query.offset : query.offset + query.count + 1])
+        more = len(page) > query.count
+        page = page[: query.count]
+        matches = [kind.render(obj) for obj in page]
         included = _included(caller, kind, page, query.include)
         kind.audit_search(caller.user, query, len(matches))
         stamped = versions.stamp_many(matches + included)
+        total = found.count() if query.total else None
     bundle: dict[str, Any] = {
         "resourceType": "Bundle",
         "type": "searchset",
@@ -155,9 +157,22 @@ def search(caller: Caller, type_name: str, pairs: list[tuple[str, str]]) -> Answ
             for index, resource in enumerate(stamped)
         ],
     }
-    if query.total:
-        bundle["total"] = found.count()
+    if total is not None:
+        bundle["total"] = total
     return Answer(200, bundle)
+
+
+def _plan_for_these_values() -> None:
+    """Have PostgreSQL plan this transaction's statements for the values they carry.
+
+    Statements are prepared on the server (settings), and after a few executions
+    PostgreSQL may keep one generic plan for every value. For a search that is ruinous:
+    the plan that suits a birth date matching 30 patients, or a name prefix, reads the whole
+    index for another value or cannot use the prefix index at all (measured over 1,000,000
+    patients: 2 ms with the values' plan, 500 ms with the generic one)."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SET LOCAL plan_cache_mode = force_custom_plan")
 
 
 def _included(
