@@ -296,7 +296,7 @@ def _timing() -> dict[str, Any]:
 
     lead = record.lead("II")
     for _ in range(RUNS):
-        cleaned = timed("clean lead II (neurokit2)", beats.clean, lead, rate)
+        cleaned = timed("clean lead II (neurokit2's filters)", beats.clean, lead, rate)
         peaks = timed("R peaks (neurokit2)", beats.detect_r_peaks, cleaned, rate)
         windows, r_at, _used = timed(
             "band-pass 12 leads + cut beats", beats.beat_windows, record.samples, peaks, rate

@@ -10,7 +10,7 @@ peaks (0.5-40 Hz zero-phase band-pass) and take median beats (numpy), score each
 quality, delineate the median beats of the good leads together (``delineate.py``, which
 says why not neurokit2's delineators) for PR, QRS and QT, then derive rate, rhythm,
 pauses, axis, ST level at J+60 ms and the critical flags. A 10 s 12-lead record at
-500 Hz takes about 5 ms (``bench/ecg_signal.py``).
+500 Hz takes ~13 ms p50 on the shared 2-core machine (``bench/ecg_signal.py``).
 """
 
 from __future__ import annotations
