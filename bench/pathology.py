@@ -4,8 +4,9 @@ One generated pyramidal TIFF (``BENCH_PATHOLOGY_SIZE``, default 8192x6144, JPEG 
 256) is served by
 
 (a) ours: ``telemed serve`` in its own process (one uvicorn process, as ``make run``), the
-    slide registered on a pathology case, tiles through the API with a bearer token (scope
-    check per tile, OpenSlide + DeepZoomGenerator, tiles cached in the Django cache); then
+    slide registered on a pathology case, opened with a bearer token; its tiles with the
+    tile token the opening handed out (the ASGI fast path: HMAC check, a per-process memory
+    of tiles, the Django cache, OpenSlide + DeepZoomGenerator); then
     the same application under uvicorn with as many worker processes as iipsrv gets;
 (b) IIPImage from Debian (``iipimage-server``) behind lighttpd's FastCGI (``lighttpd``),
     both started here with generated configurations, as many iipsrv processes as cores
@@ -84,6 +85,18 @@ class Server:
     dzi_url: str
     tile_url: str  # with {level}, {col}, {row}
     headers: dict[str, str] = field(default_factory=dict)
+    # Ours: the slide's details (an audited read), whose tile token goes on every tile URL,
+    # as a DeepZoom viewer carries the descriptor URL's query over to its tiles.
+    slide_url: str | None = None
+
+    def with_token(self) -> None:
+        if self.slide_url is None:
+            return
+        answer = requests.get(self.slide_url, headers=self.headers, timeout=HTTP_SECONDS)
+        token = answer.json()["tile_token"]
+        if not token:
+            raise RuntimeError(f"{self.slide_url} handed out no tile token")
+        self.tile_url = self.tile_url.split("?")[0] + f"?tt={token}"
 
 
 def _wait_for(url: str, headers: dict[str, str], process: subprocess.Popen[bytes]) -> str:
@@ -147,6 +160,7 @@ def _start_ours(slide_id: int, token: str, workers: int = 0) -> Server:
         f"{base}/slide.dzi",
         base + "/slide_files/{level}/{col}_{row}.jpeg",
         {"Authorization": f"Bearer {token}"},
+        base,
     )
 
 
@@ -228,6 +242,7 @@ def _fetch_all(server: Server, urls: list[str]) -> dict[str, Any]:
 
 def _measure(server: Server) -> dict[str, Any]:
     descriptor = _wait_for(server.dzi_url, server.headers, server.process)
+    server.with_token()
     top, columns, rows = _grid(descriptor)
     addresses = [(col, row) for row in range(rows) for col in range(columns)][:TILES]
     urls = [server.tile_url.format(level=top, col=c, row=r) for c, r in addresses]

@@ -14,10 +14,12 @@ from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E40
 
 from telemed.core.body_limits import BodySizeGuard  # noqa: E402
 from telemed.core.realtime import websocket_urlpatterns  # noqa: E402
+from telemed.pathology.fast_tiles import FastTiles  # noqa: E402
 
 application = ProtocolTypeRouter(
     {
-        "http": BodySizeGuard(django_asgi),
+        # Tile requests with a tile token skip Django (telemed/pathology/fast_tiles.py).
+        "http": BodySizeGuard(FastTiles(django_asgi)),
         "websocket": AllowedHostsOriginValidator(
             AuthMiddlewareStack(URLRouter(websocket_urlpatterns))
         ),

@@ -19,8 +19,17 @@ from ninja import Router, Status
 
 from telemed.accounts.models import User
 from telemed.core.errors import NotFound, ValidationFailed
-from telemed.pathology import edge_services, geometry, queries, relay, report, services, slides
-from telemed.pathology.models import Annotation, KeyImage, Slide
+from telemed.pathology import (
+    edge_services,
+    geometry,
+    queries,
+    relay,
+    report,
+    services,
+    slides,
+    tile_tokens,
+)
+from telemed.pathology.models import Annotation, KeyImage, Slide, SlideState
 from telemed.pathology.schemas import (
     AnnotationIn,
     AnnotationOut,
@@ -46,6 +55,12 @@ def _user(request: HttpRequest) -> User:
 def slide_json(slide: Slide, user: User) -> dict[str, Any]:
     base = f"/api/pathology/slides/{slide.pk}"
     label = slide.has_label and queries.may_see_label(user)
+    # Only for a slide whose file is here: an edge slide's tiles are relayed by the view.
+    token = (
+        tile_tokens.issue(user.pk, slide.pk, slide.source)
+        if slide.state == SlideState.AVAILABLE and not slide.at_edge
+        else None
+    )
     return {
         **{
             name: getattr(slide, name)
@@ -70,7 +85,8 @@ def slide_json(slide: Slide, user: User) -> dict[str, Any]:
             )
         },
         "id": slide.pk,
-        "dzi_url": f"{base}/slide.dzi",
+        "dzi_url": f"{base}/slide.dzi" + (f"?{tile_tokens.QUERY_NAME}={token}" if token else ""),
+        "tile_token": token,
         "tiles_url": f"{base}/slide_files/",
         "thumbnail_url": f"{base}/thumbnail.jpeg",
         "label_url": f"{base}/associated/label.jpeg" if label else None,

@@ -33,6 +33,9 @@ class SlideOut(Schema):
     thumbnail_url: str
     label_url: str | None
     macro_url: str | None
+    # Signed, expiring, for this user and slide: lets its tiles skip the Django stack (also
+    # in ``dzi_url``'s query, which DeepZoom clients pass on to every tile's URL).
+    tile_token: str | None = None
     # A slide whose file is still at the sending hospital's edge gateway: whether that edge
     # is connected (tiles relayed) and how much of the file has arrived so far.
     at_edge: bool = False
