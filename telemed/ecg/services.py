@@ -109,12 +109,13 @@ def submit_ecg(
     record = read_record(contents, filename=main)
     analysis = analysis_view.analyze_to_json(record)
     pool = pools.pool_for(actor.institution)
-    # The blobs go in before the rows (storage.store explains why that order is safe).
-    originals = [
-        (name, storage.store(io.BytesIO(data), content_type="application/octet-stream", name=name))
-        for name, data in contents.items()
+    # The blobs go in before the rows (storage.store explains why that order is safe), all
+    # in one call: synced together, their rows in two queries (storage.store_many).
+    uploads = [
+        storage.Upload(io.BytesIO(d), "application/octet-stream", n) for n, d in contents.items()
     ]
-    samples_blob = sample_store.store(record.samples)
+    *stored, samples_blob = storage.store_many([*uploads, sample_store.upload(record.samples)])
+    originals = list(zip(contents, stored, strict=True))
     with transaction.atomic():
         consultation = consultation_services.create_draft(
             actor,
