@@ -23,11 +23,11 @@ IMAGING_REPORT = report.ImagingReport(
 )
 
 
-def _report(his, number: str) -> dict:  # type: ignore[no-untyped-def]
+def _report(his, number: str) -> dict:
     response = his.call("GET", f"/fhir/DiagnosticReport/{number}-v1")
     assert response.status_code == 200, response.content
     valid(response.json_body)
-    return response.json_body  # type: ignore[no-any-return]
+    return response.json_body
 
 
 def test_an_imaging_report_names_its_study(network, team):
