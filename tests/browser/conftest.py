@@ -6,6 +6,7 @@ Without Chromium (or the playwright package) the browser tests skip and say why;
 
 from __future__ import annotations
 
+import asyncio
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -55,6 +56,11 @@ def browser() -> Iterator[Browser]:
     # calls from the test body (setting up users) as if they came from async code.
     previous = os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE")
     os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    # A test before this one can leave asyncio's "running loop" marker set on this thread
+    # (a loop driven from here that did not unwind); Playwright's sync API then refuses to
+    # start. No loop really runs here between tests, so the stale marker is cleared.
+    if asyncio._get_running_loop() is not None:
+        asyncio._set_running_loop(None)
     try:
         with sync_playwright() as playwright:
             launched = playwright.chromium.launch(
