@@ -6,7 +6,6 @@ Without Chromium (or the playwright package) the browser tests skip and say why;
 
 from __future__ import annotations
 
-import asyncio
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -42,6 +41,10 @@ def _missing() -> str | None:
     return None
 
 
+# The browser of the session, while it runs.
+_RUNNING: list[Browser] = []
+
+
 @pytest.fixture(scope="session")
 def browser() -> Iterator[Browser]:
     reason = _missing()
@@ -56,17 +59,21 @@ def browser() -> Iterator[Browser]:
     # calls from the test body (setting up users) as if they came from async code.
     previous = os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE")
     os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
-    # A test before this one can leave asyncio's "running loop" marker set on this thread
-    # (a loop driven from here that did not unwind); Playwright's sync API then refuses to
-    # start. No loop really runs here between tests, so the stale marker is cleared.
-    if asyncio._get_running_loop() is not None:
-        asyncio._set_running_loop(None)
+    if _RUNNING:
+        # Another module took this fixture by name (an app's own browser test): one sync
+        # Playwright per process, since a second refuses to start beside the first's loop.
+        yield _RUNNING[0]
+        return
     try:
         with sync_playwright() as playwright:
             launched = playwright.chromium.launch(
                 executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True
             )
-            yield launched
+            _RUNNING.append(launched)
+            try:
+                yield launched
+            finally:
+                _RUNNING.clear()
             launched.close()
     finally:
         if previous is None:
